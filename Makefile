@@ -1,0 +1,29 @@
+# Quick start: `make demo` runs the main job, `make test` runs the whole suite.
+# Both create .venv on first use; a fresh machine needs only Python 3 with venv.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(PY) examples/demo.py
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest -n 2 tests
+
+bench: $(VENV)/.installed-test
+	$(PY) benchmarks/ops.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info
