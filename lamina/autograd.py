@@ -611,7 +611,7 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
                 g = xp.zeros(out._data.shape)
                 g.reshape(-1)[j] = 1.0
                 fresh = _flat_outputs(func(*inputs))[k]
-                (gx,) = grad(fresh, x, g, allow_unused=True)
+                (gx,) = grad(fresh, x, Tensor._make(g), allow_unused=True)
                 if gx is not None:
                     analytical[j] = gx._data.reshape(-1)
             numerical = xp.zeros((n_out, n_in))

@@ -1,7 +1,7 @@
 """Tensor creation: ``tensor``, ``zeros``, ``arange``, ``eye``, ... with torch's names, arguments and dtypes."""
 import math
 
-from lamina import dtype as _dt
+from lamina import dtypes as _dt
 from lamina.backend import xp, ndarray
 from lamina.errors import ArgumentError, DTypeError
 

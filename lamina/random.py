@@ -7,7 +7,7 @@ import os
 
 import numpy
 
-from lamina import dtype as _dt
+from lamina import dtypes as _dt
 from lamina.backend import xp
 from lamina.errors import ArgumentError
 

@@ -6,7 +6,7 @@ graph sees everything. Names and semantics follow torch.Tensor.
 import builtins
 import weakref
 
-from lamina import dtype as _dt
+from lamina import dtypes as _dt
 from lamina.backend import xp, ndarray
 from lamina.errors import ArgumentError, AutogradError, DTypeError, ShapeError
 
@@ -1129,23 +1129,37 @@ def _format_tensor(t):
 
 
 def _format_array(a):
+    """Elements formatted as torch prints them, right-aligned to a common width."""
     if a.dtype.kind == "b":
-        fmt = {"bool": lambda v: "True" if v else "False"}
+        fmt = lambda v: "True" if v else "False"  # noqa: E731
     elif a.dtype.kind in "iu":
-        fmt = None
+        fmt = str
     else:
-        finite = a[xp.isfinite(a)] if a.size else a
+        finite = a[xp.isfinite(a)]
         amax = builtins.float(xp.abs(finite).max()) if finite.size else 0.0
-        amin = builtins.float(xp.abs(finite[finite != 0]).min()) if xp.any(finite != 0) else 0.0
-        integral = finite.size == 0 or builtins.bool(xp.all(finite == xp.round(finite)))
-        sci = amax >= 1e8 or (amin > 0 and (amin < 1e-4 or amax / amin > 1000)) and not integral
-        if integral and not sci:
-            fmt = {"float_kind": lambda v: _fmt_special(v) or f"{v:.0f}."}
-        elif sci:
-            fmt = {"float_kind": lambda v: _fmt_special(v) or f"{v:.4e}"}
+        nonzero = xp.abs(finite[finite != 0])
+        amin = builtins.float(nonzero.min()) if nonzero.size else 0.0
+        integral = builtins.bool(xp.all(finite == xp.round(finite)))
+        if integral and amax < 1e8:
+            fmt = lambda v: _fmt_special(v) or f"{v:.0f}."  # noqa: E731
+        elif amax >= 1e8 or (amin > 0 and (amin < 1e-4 or amax / amin > 1000)):
+            fmt = lambda v: _fmt_special(v) or f"{v:.4e}"  # noqa: E731
         else:
-            fmt = {"float_kind": lambda v: _fmt_special(v) or f"{v:.4f}"}
-    return xp.array2string(a, separator=", ", formatter=fmt, threshold=1000, edgeitems=3, max_line_width=80)
+            fmt = lambda v: _fmt_special(v) or f"{v:.4f}"  # noqa: E731
+    summarize = a.size > 1000
+    shown = a if not summarize else _edges(a)
+    width = max((len(fmt(v)) for v in shown.reshape(-1)), default=0)
+    kind = "bool" if a.dtype.kind == "b" else ("int" if a.dtype.kind in "iu" else "float_kind")
+    return xp.array2string(a, separator=", ", formatter={kind: lambda v: fmt(v).rjust(width)},
+                           threshold=1000, edgeitems=3, max_line_width=80)
+
+
+def _edges(a):
+    """The elements a summarised print shows (three at each end of every axis)."""
+    for axis in range(a.ndim):
+        if a.shape[axis] > 6:
+            a = xp.concatenate([xp.take(a, range(3), axis), xp.take(a, range(-3, 0), axis)], axis)
+    return a
 
 
 def _fmt_special(v):

@@ -1,5 +1,5 @@
 """Helpers shared by the operator families: undoing broadcasting, checking dims and arguments."""
-from lamina import dtype as _dt
+from lamina import dtypes as _dt
 from lamina.backend import xp, ndarray
 from lamina.errors import ArgumentError, DimError
 

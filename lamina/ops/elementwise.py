@@ -1,12 +1,12 @@
 """Elementwise operators: arithmetic with broadcasting, math functions, comparisons, where/clamp/masked_fill.
 
-Binary operators promote their operands with torch's rules (``lamina.dtype.result_type``) before computing, so
+Binary operators promote their operands with torch's rules (``lamina.dtypes.result_type``) before computing, so
 ``int64 + float32 -> float32`` and a Python float stays a weak scalar. Gradients of broadcast operands are
 summed back to their shapes with ``unbroadcast``.
 """
 import math
 
-from lamina import dtype as _dt
+from lamina import dtypes as _dt
 from lamina.autograd import Op
 from lamina.backend import xp, ndarray
 from lamina.errors import ArgumentError, DTypeError, ShapeError
@@ -115,7 +115,8 @@ def add(input, other, *, alpha=1):
 def sub(input, other, *, alpha=1):
     """``input - alpha * other`` with broadcasting."""
     a, b, dtype = _promote(input, other, "sub")
-    if dtype.kind == "b":
+    if dtype.kind == "b" or isinstance(input, bool) or isinstance(other, bool) or any(
+            isinstance(v, Tensor) and v._data.dtype.kind == "b" for v in (input, other)):
         raise DTypeError("sub(): subtraction with two bool tensors is not supported; use logical_xor() or ~")
     return Add.apply(a, b, alpha=-alpha)
 
@@ -406,8 +407,14 @@ class ZeroGrad(Op):
         return xp.zeros_like(grad)
 
 
+def _sign(x):
+    # torch gives sign(nan) = 0
+    out = xp.sign(x)
+    return xp.where(xp.isnan(out), 0, out).astype(x.dtype, copy=False) if x.dtype.kind == "f" else out
+
+
 def sign(input):
-    return ZeroGrad.apply(input, xp.sign)
+    return ZeroGrad.apply(input, _sign)
 
 
 def sgn(input):

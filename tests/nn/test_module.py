@@ -1,0 +1,207 @@
+"""nn.Module and the containers: registries, iteration, state_dict, hooks, modes, repr and errors."""
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina import nn
+from lamina.errors import ShapeError
+from tests.helpers import check_error
+
+
+class Affine(nn.Module):
+    """A layer built from operators with its own parameters and a buffer."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.weight = nn.Parameter(lamina.ones(n))
+        self.bias = nn.Parameter(lamina.zeros(n))
+        self.register_buffer("calls", lamina.zeros((), dtype=lamina.int64))
+        self.register_buffer("scratch", lamina.zeros(n), persistent=False)
+        self.fixed = lamina.randn(n)  # a plain tensor attribute: not a parameter
+
+    def forward(self, x):
+        self.calls += 1
+        return x * self.weight + self.bias
+
+
+class Shared(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = Affine(3)
+        self.b = self.a            # the same layer twice
+        self.blocks = nn.ModuleList([Affine(3), Affine(3)])
+
+    def forward(self, x):
+        for _ in range(2):         # control flow in forward
+            x = self.a(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.b(x)
+
+
+def test_registries_and_routing():
+    m = Affine(3)
+    assert set(m._parameters) == {"weight", "bias"}
+    assert set(m._buffers) == {"calls", "scratch"}
+    assert "fixed" not in m._parameters and isinstance(m.fixed, lamina.Tensor)
+    assert [n for n, _ in m.named_parameters()] == ["weight", "bias"]
+    assert [n for n, _ in m.named_buffers()] == ["calls", "scratch"]
+    m.weight = None
+    assert m.weight is None
+    with pytest.raises(TypeError):
+        m.bias = lamina.ones(3)  # a plain tensor can't replace a parameter
+    del m.bias
+    assert "bias" not in m._parameters
+
+
+def test_shared_layers_listed_once_and_module_tree():
+    m = Shared()
+    names = [n for n, _ in m.named_parameters()]
+    assert names == ["a.weight", "a.bias", "blocks.0.weight", "blocks.0.bias", "blocks.1.weight", "blocks.1.bias"]
+    assert len(list(m.parameters())) == 6
+    assert [n for n, _ in m.named_modules()] == ["", "a", "blocks", "blocks.0", "blocks.1"]
+    assert [n for n, _ in m.named_children()] == ["a", "blocks"]
+    assert m.get_submodule("blocks.1") is m.blocks[1]
+    y = m(lamina.ones(2, 3))
+    assert y.shape == (2, 3) and m.a.calls.item() == 3
+
+
+def test_modules_written_directly_into_underscore_modules():
+    class Dyn(nn.Module):
+        def __init__(self):
+            super().__init__()
+            for i in range(3):
+                self._modules[str(i)] = nn.Module() if i else Affine(2)
+
+    assert [n for n, _ in Dyn().named_parameters()] == ["0.weight", "0.bias"]
+
+
+def test_state_dict_keys_and_round_trip():
+    m = Shared()
+    sd = m.state_dict()
+    # torch's order: registration order, a shared layer under each of its names
+    assert list(sd) == ["a.weight", "a.bias", "a.calls", "b.weight", "b.bias", "b.calls", "blocks.0.weight",
+                        "blocks.0.bias", "blocks.0.calls", "blocks.1.weight", "blocks.1.bias", "blocks.1.calls"]
+    assert not sd["a.weight"].requires_grad
+    m2 = Shared()
+    with lamina.no_grad():
+        m.a.weight.mul_(3)
+    result = m2.load_state_dict(m.state_dict())
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    assert m2.a.weight.tolist() == [3.0, 3.0, 3.0]
+
+
+def test_load_state_dict_reports_every_problem():
+    m = Affine(3)
+    bad = {"weight": lamina.ones(4), "extra": lamina.ones(1)}
+    msg = check_error(lambda: m.load_state_dict(bad), RuntimeError, "Missing key(s)", '"bias"', "Unexpected key(s)",
+                      '"extra"', "size mismatch for weight", "[4]", "[3]")
+    assert "Affine" in msg
+    r = m.load_state_dict({"weight": lamina.full((3,), 2.0)}, strict=False)
+    assert r.missing_keys == ["bias", "calls"] and m.weight.tolist() == [2.0] * 3
+
+
+def test_train_eval_requires_grad_zero_grad_apply_to():
+    m = Shared()
+    assert m.training and m.blocks[0].training
+    m.eval()
+    assert not m.training and not m.blocks[1].training
+    m.train()
+    m(lamina.ones(1, 3)).sum().backward()
+    assert m.a.weight.grad is not None
+    m.zero_grad()
+    assert m.a.weight.grad is None
+    m.requires_grad_(False)
+    assert not any(p.requires_grad for p in m.parameters())
+    seen = []
+    m.apply(lambda mod: seen.append(type(mod).__name__))
+    assert seen[-1] == "Shared" and seen.count("Affine") == 3
+    m.double()
+    assert m.a.weight.dtype == lamina.float64 and m.a.calls.dtype == lamina.int64
+
+
+def test_hooks():
+    m = Affine(2)
+    calls = []
+    h1 = m.register_forward_pre_hook(lambda mod, args: (args[0] * 2,))
+    h2 = m.register_forward_hook(lambda mod, args, out: out + 1)
+    y = m(lamina.ones(2))
+    assert y.tolist() == [3.0, 3.0]
+    h1.remove(), h2.remove()
+    assert m(lamina.ones(2)).tolist() == [1.0, 1.0]
+    m.register_forward_hook(lambda mod, args, kwargs, out: calls.append(kwargs), with_kwargs=True)
+    m(lamina.ones(2))
+    assert calls == [{}]
+
+
+def test_repr_tree_like_torch():
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = nn.Sequential(nn.Module(), nn.Module())
+
+        def extra_repr(self):
+            return "width=3"
+
+    assert repr(Block()) == ("Block(\n  width=3\n  (inner): Sequential(\n    (0): Module()\n    (1): Module()\n  )\n)")
+
+
+def test_sequential_list_operations():
+    layers = [Affine(2) for _ in range(4)]
+    s = nn.Sequential(*layers[:3])
+    assert len(s) == 3 and s[0] is layers[0] and s[-1] is layers[2]
+    assert isinstance(s[1:], nn.Sequential) and len(s[1:]) == 2
+    s.append(layers[3])
+    assert list(s._modules) == ["0", "1", "2", "3"]
+    del s[1]
+    assert list(s._modules) == ["0", "1", "2"] and s[1] is layers[2]
+    s.insert(0, layers[1])
+    assert s[0] is layers[1] and len(s) == 4
+    s.extend([Affine(2)])
+    assert len(s) == 5 and len(list(iter(s))) == 5
+    named = nn.Sequential(OrderedDict(first=Affine(2), second=Affine(2)))
+    assert [n for n, _ in named.named_children()] == ["first", "second"]
+    assert named(lamina.ones(2)).shape == (2,)
+    with pytest.raises(IndexError):
+        s[10]
+
+
+def test_module_dict_parameter_list_and_dict():
+    d = nn.ModuleDict({"x": Affine(2), "y": Affine(2)})
+    assert list(d.keys()) == ["x", "y"] and "x" in d and len(d) == 2
+    assert [n for n, _ in d.named_parameters()][:2] == ["x.weight", "x.bias"]
+    pl = nn.ParameterList([nn.Parameter(lamina.ones(2)), lamina.zeros(3)])
+    assert len(pl) == 2 and isinstance(pl[1], nn.Parameter) and pl[1].requires_grad
+    assert [n for n, _ in pl.named_parameters()] == ["0", "1"]
+    pd = nn.ParameterDict({"a": nn.Parameter(lamina.ones(1))})
+    pd["b"] = lamina.zeros(2)
+    assert list(pd.keys()) == ["a", "b"] and [n for n, _ in pd.named_parameters()] == ["a", "b"]
+
+
+def test_errors_name_the_layer_path():
+    class Bad(nn.Module):
+        def forward(self, x):
+            return x @ lamina.ones(5, 2)
+
+        def extra_repr(self):
+            return "in_features=5"
+
+    net = nn.Sequential(Affine(3), nn.Sequential(Affine(3), Bad()))
+    msg = check_error(lambda: net(lamina.ones(2, 3)), ShapeError, "1.1 (Bad(in_features=5))", "(2, 3)", "(5, 2)")
+    assert msg.count("Bad(") == 1
+
+
+def test_assign_before_init_and_bad_names():
+    class Early(nn.Module):
+        def __init__(self):
+            self.w = nn.Parameter(lamina.ones(1))
+
+    check_error(Early, AttributeError, "before Module.__init__() call")
+    m = nn.Module()
+    with pytest.raises(KeyError):
+        m.register_buffer("a.b", lamina.ones(1))
+    with pytest.raises(TypeError):
+        m.register_parameter("w", lamina.ones(1))
