@@ -804,13 +804,25 @@ class Erf(Op):
 
 
 _erf_scalar = xp.vectorize(math.erf, otypes=[xp.float64])
+# Chebyshev-fitted erfc (Numerical Recipes' erfcc): fractional error below 1.2e-7 for all x, which is float32's
+# resolution, at a cost of one exp and a polynomial instead of a Python call per element.
+_ERFC_COEFFS = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418,
+                0.37409196, 1.00002368, -1.26551223)
 
 
 def erf_array(x):
-    """The error function on an array, exact to float64 rounding (math.erf per element)."""
+    """The error function on an array: exact (math.erf) for float64, the erfcc fit for float32 and float16."""
     if x.size == 0:
         return x.copy()
-    return _erf_scalar(x).astype(x.dtype, copy=False)
+    if x.dtype == xp.float64:
+        return _erf_scalar(x)
+    z = xp.abs(x).astype(xp.float64)
+    t = 1.0 / (1.0 + 0.5 * z)
+    poly = xp.zeros_like(z)
+    for c in _ERFC_COEFFS:
+        poly = poly * t + c
+    erfc = t * xp.exp(-z * z + poly)
+    return (xp.sign(x) * (1.0 - erfc)).astype(x.dtype)
 
 
 def erf(input):
