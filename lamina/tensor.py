@@ -954,6 +954,9 @@ class Tensor:
     def count_nonzero(self, dim=None):
         return _ops.count_nonzero(self, dim)
 
+    def median(self, *args, **kwargs):
+        return _ops.median(self, *args, **kwargs)
+
     # ---- linear algebra -------------------------------------------------------------------------------
     def matmul(self, other):
         return _ops.matmul(self, other)
@@ -972,6 +975,15 @@ class Tensor:
 
     def mv(self, vec):
         return _ops.mv(self, vec)
+
+    def vdot(self, other):
+        return _ops.vdot(self, other)
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return _ops.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _ops.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
 
     # ---- shape ----------------------------------------------------------------------------------------
     def reshape(self, *shape):
