@@ -4,7 +4,7 @@
 """
 from lamina import autograd
 from lamina.autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode
-from lamina.dtype import (
+from lamina.dtypes import (
     dtype, float16, float32, float64, uint8, int8, int16, int32, int64, bool_ as bool,
     get_default_dtype, set_default_dtype, promote_types as _promote_numpy,
 )
@@ -35,13 +35,45 @@ from lamina.ops.elementwise import (
 )
 from lamina.ops.activation import relu, relu6, selu, celu, hardshrink
 # --- reduce ---
+from lamina.ops.reduce import (
+    all, amax, amin, any, argmax, argmin, count_nonzero, cumprod, cumsum, logsumexp, max, mean, median, min,
+    norm, prod, std, std_mean, sum, var, var_mean,
+)
 # --- linalg ---
+from lamina.ops.linalg import addmm, baddbmm, bmm, dot, einsum, ger, matmul, mm, mv, outer, tensordot, vdot
+from lamina import linalg
 # --- shape ---
+from lamina.ops.shape import (
+    broadcast_to, cat, chunk, concat, concatenate, flatten, flip, hstack, moveaxis, movedim, narrow, permute,
+    reshape, roll, split, squeeze, stack, swapaxes, swapdims, t, tile, transpose, tril, triu, unbind, unflatten,
+    unsqueeze, vstack,
+)
 # --- index ---
+from lamina.ops.index import (
+    argsort, argwhere, gather, index_add, index_copy, index_fill, index_select, masked_select, nonzero, scatter,
+    scatter_add, sort, take_along_dim, topk,
+)
 # --- conv ---
+from lamina.ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+# torch.adaptive_max_pool1d always returns (values, indices), unlike the functional one.
+from lamina.ops.pool import (
+    adaptive_avg_pool1d, adaptive_max_pool1d_with_indices as adaptive_max_pool1d, avg_pool1d, max_pool1d,
+    max_pool1d_with_indices, max_pool2d,
+)
 # --- nn ---
+# torch.batch_norm, torch.instance_norm and torch.embedding take their arguments in another order than the
+# functional versions, so only the names whose torch.X signature matches are exported here.
+from lamina.ops.nn import (
+    alpha_dropout, bilinear, cosine_similarity, dropout, feature_alpha_dropout, log_softmax, pairwise_distance,
+    softmax,
+)
+from lamina.ops.normalization import group_norm, layer_norm, rms_norm
 # --- loss ---
 
+# --- serialization ---
+from lamina.serialization import save, load
+
+from lamina.sampling import sample, generate  # noqa: E402
 from lamina import nn  # noqa: E402  (nn builds on everything above)
 
 __version__ = "0.1.0"
@@ -49,12 +81,12 @@ __version__ = "0.1.0"
 
 def promote_types(type1, type2):
     """The dtype torch's promotion gives two dtypes (``lamina.promote_types(lamina.int64, lamina.float32)``)."""
-    from lamina.dtype import as_dtype, from_numpy
+    from lamina.dtypes import as_dtype, from_numpy
     return from_numpy(_promote_numpy(as_dtype(type1).numpy, as_dtype(type2).numpy))
 
 
 def result_type(tensor1, tensor2):
-    from lamina.dtype import result_type as _rt, from_numpy
+    from lamina.dtypes import result_type as _rt, from_numpy
     return from_numpy(_rt(tensor1, tensor2))
 
 
