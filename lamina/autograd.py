@@ -221,7 +221,7 @@ class Op:
             out = xp.asarray(out)
         if _mode.anomaly:
             _check_finite(cls.__name__, (out,), "forward output")
-        result = Tensor._make(out, requires and out.dtype.kind == "f")
+        result = Tensor._make(out, requires and out.dtype.kind == "f" and id(out) not in ctx._non_differentiable)
         if cls._view or (arrays and out is arrays[0]):
             src = args[0]
             result._vc = src._vc

@@ -458,7 +458,11 @@ class Tensor:
         return self
 
     def __setitem__(self, key, value):
-        self._inplace(_ops.setitem, key, value)
+        if _autograd._mode.grad_enabled and (self._requires_grad or (
+                isinstance(value, Tensor) and value._requires_grad)):
+            self._inplace(_ops.setitem, key, value)
+        else:
+            _ops.setitem_(self, key, value)
 
     def copy_(self, src, non_blocking=False):
         return self._inplace(_ops.copy_from, src)
@@ -1064,6 +1068,34 @@ class Tensor:
     def narrow(self, dim, start, length):
         return _ops.narrow(self, dim, start, length)
 
+    moveaxis = movedim
+
+    def squeeze_(self, dim=None):
+        return self._set_view_shape(_ops.squeeze(self.detach(), dim))
+
+    def unsqueeze_(self, dim):
+        return self._set_view_shape(_ops.unsqueeze(self.detach(), dim))
+
+    def t_(self):
+        return self._set_view_shape(_ops.t(self.detach()))
+
+    def transpose_(self, dim0, dim1):
+        return self._set_view_shape(_ops.transpose(self.detach(), dim0, dim1))
+
+    def _set_view_shape(self, view):
+        """In-place metadata change (squeeze_, t_, ...): this tensor becomes ``view`` of its own memory."""
+        if self._requires_grad and _autograd._mode.grad_enabled:
+            raise AutogradError("in-place shape change of a tensor that requires grad is not supported; use the "
+                                "out-of-place form (squeeze, t, transpose, ...)")
+        self._data = view._data
+        return self
+
+    def tril_(self, diagonal=0):
+        return self._inplace(_ops.tril, diagonal)
+
+    def triu_(self, diagonal=0):
+        return self._inplace(_ops.triu, diagonal)
+
     # ---- indexing -------------------------------------------------------------------------------------
     def gather(self, dim, index):
         return _ops.gather(self, dim, index)
@@ -1076,6 +1108,24 @@ class Tensor:
 
     def index_select(self, dim, index):
         return _ops.index_select(self, dim, index)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        return _ops.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return self._inplace(_ops.index_add, dim, index, source, alpha=alpha)
+
+    def index_copy(self, dim, index, source):
+        return _ops.index_copy(self, dim, index, source)
+
+    def index_copy_(self, dim, index, source):
+        return self._inplace(_ops.index_copy, dim, index, source)
+
+    def index_fill(self, dim, index, value):
+        return _ops.index_fill(self, dim, index, value)
+
+    def argwhere(self):
+        return _ops.argwhere(self)
 
     def masked_select(self, mask):
         return _ops.masked_select(self, mask)

@@ -353,20 +353,12 @@ class SetItem(Op):
         return gx, gv
 
 
-def setitem(input, key, value):
-    """Out of place ``input[key] = value``: a new tensor equal to ``input`` except at ``key``, where it holds
-    ``value`` (a number or a tensor broadcastable to ``input[key].shape``, cast to ``input``'s dtype).
-
-    ``Tensor.__setitem__`` writes this result back into the tensor's memory.
-
-    Example:
-        >>> lamina.ops.setitem(lamina.zeros(3), 1, 5.0)
-        tensor([0., 5., 0.])
-    """
+def _setitem_parts(input, key, value):
+    """Parse ``key`` and check ``value`` against the indexed shape: (basic, adv, value, vshape)."""
     shape = input._data.shape
     basic, adv, _ = _parse_key(key, shape, "setitem")
     if isinstance(value, (bool, int, float)):
-        return SetItem.apply(input, value, basic=basic, adv=adv, vshape=())
+        return basic, adv, value, ()
     value = as_tensor_arg(value)
     target = _indexed_shape(shape, basic, adv)
     vshape = value._data.shape
@@ -379,7 +371,35 @@ def setitem(input, key, value):
     if not ok:
         raise ShapeError(f"setitem(): shape mismatch: value tensor of shape {list(value._data.shape)} cannot be "
                          f"broadcast to indexing result of shape {list(target)}")
+    return basic, adv, value, vshape
+
+
+def setitem(input, key, value):
+    """Out of place ``input[key] = value``: a new tensor equal to ``input`` except at ``key``, where it holds
+    ``value`` (a number or a tensor broadcastable to ``input[key].shape``, cast to ``input``'s dtype).
+
+    ``Tensor.__setitem__`` writes this result back into the tensor's memory when autograd must record it.
+
+    Example:
+        >>> lamina.ops.setitem(lamina.zeros(3), 1, 5.0)
+        tensor([0., 5., 0.])
+    """
+    basic, adv, value, vshape = _setitem_parts(input, key, value)
     return SetItem.apply(input, value, basic=basic, adv=adv, vshape=vshape)
+
+
+def setitem_(input, key, value):
+    """``input[key] = value`` written straight into ``input``'s memory (no graph: ``Tensor.__setitem__``'s fast
+    path when nothing involved requires grad). Returns ``input``."""
+    basic, adv, value, vshape = _setitem_parts(input, key, value)
+    if isinstance(value, Tensor):
+        value = value._data.reshape(vshape)
+    if adv is None:
+        input._data[basic] = value
+    else:
+        input._data[basic][adv] = value
+    input._vc[0] += 1
+    return input
 
 
 # ---- gather / scatter ------------------------------------------------------------------------------------
