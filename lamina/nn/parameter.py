@@ -26,6 +26,8 @@ class Parameter(Tensor):
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
 
+    __str__ = __repr__
+
     def __deepcopy__(self, memo):
         p = type(self).__new__(type(self))
         p._init(self._data.copy(), self._requires_grad)
