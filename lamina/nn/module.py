@@ -291,7 +291,7 @@ class Module:
         for module in self.modules():
             for registry in (module._parameters, module._buffers):
                 for name, t in registry.items():
-                    if t is not None and not is_lazy(t):
+                    if t is not None:  # lazy placeholders too: their empty array carries the future dtype
                         t._data = fn(t)
                         if t.grad is not None:
                             t.grad._data = fn(t.grad)

@@ -43,13 +43,14 @@ class UninitializedParameter(Parameter):
 
     def __init__(self, requires_grad=True, dtype=None):
         super().__init__(None, requires_grad)
-        self._lazy_dtype = xp.float32 if dtype is None else xp.dtype(dtype)
+        if dtype is not None:  # the empty placeholder carries the dtype the parameter will have
+            self._data = xp.zeros((0,), dtype=dtype)
 
     def is_materialized(self):
         return type(self) is not UninitializedParameter
 
     def materialize(self, shape):
-        self._data = xp.zeros(tuple(shape), dtype=self._lazy_dtype)
+        self._data = xp.zeros(tuple(shape), dtype=self._data.dtype)
         self._vc[0] += 1
         self.__class__ = Parameter
 
