@@ -77,6 +77,7 @@ from lamina.sampling import sample, generate  # noqa: E402
 from lamina import nn  # noqa: E402  (nn builds on everything above)
 from lamina import optim  # noqa: E402
 from lamina import utils  # noqa: E402
+from lamina import models  # noqa: E402
 
 __version__ = "0.1.0"
 

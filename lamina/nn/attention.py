@@ -193,16 +193,19 @@ class MultiheadAttention(Module):
                                  f"{tuple(t.shape)}")
         if key.shape[:-1] != value.shape[:-1]:
             raise ShapeError(f"key shape {tuple(key.shape)} does not match value shape {tuple(value.shape)}")
-        if not batched:
-            return query.unsqueeze(0), key.unsqueeze(0), value.unsqueeze(0), False
-        if self.batch_first:
+        if batched and self.batch_first:
             q, k, v = query, key, value
         else:
-            q, k, v = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
+            # one view per distinct tensor, so self-attention still sees q is k is v (the packed projection)
+            def to_batch_first(t):
+                return t.transpose(0, 1) if batched else t.unsqueeze(0)
+            q = to_batch_first(query)
+            k = q if key is query else to_batch_first(key)
+            v = k if value is key else (q if value is query else to_batch_first(value))
         if q.shape[0] != k.shape[0]:
             raise ShapeError(f"query of shape {tuple(query.shape)} and key of shape {tuple(key.shape)} must have the "
                              f"same batch size")
-        return q, k, v, True
+        return q, k, v, batched
 
     def _check_key_padding_mask(self, mask, batched, N, S, dtype):
         if mask is None:

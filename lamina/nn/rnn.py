@@ -1,8 +1,8 @@
 """Recurrent layers: RNN, LSTM, GRU over whole sequences and their one-step cells, in torch's layout.
 
 Speed comes from two things. The input projection ``x W_ih^T + b`` of all time steps is one GEMM before the
-loop. The recurrence of one layer in one direction is one fused operator (``_RNNLayer``, ``_LSTMLayer``,
-``_GRULayer``): its forward loops over time on raw arrays (one GEMM and a few elementwise ops per step), its
+loop. The recurrence of one layer in one direction is one fused operator (``RNNRecurrence``, ``LSTMRecurrence``,
+``GRURecurrence``): its forward loops over time on raw arrays (one GEMM and a few elementwise ops per step), its
 backward walks the steps in reverse and then gets the recurrent weight gradient of all steps in one GEMM. The
 autograd graph of a layer thus has a handful of nodes instead of a dozen per time step.
 
@@ -43,7 +43,8 @@ def _weight_grad(d, inputs):
 
 
 # NumPy's exp is SIMD-vectorised, its float32 tanh is not: both activations go through exp (about 1.6x faster).
-# exp may overflow to inf for very negative arguments, which gives the right limit (0 or -1): errstate hides it.
+# For pre-activations beyond about +-88 (float32) exp overflows to inf, which still gives the exact limit (0, 1 or
+# -1), so the loops run under errstate(over="ignore").
 
 def _sigmoid_of_neg_(z):
     """z <- sigmoid(-z) = 1 / (1 + exp(z)), in place."""
@@ -63,7 +64,7 @@ def _tanh(x, out):
     return out
 
 
-class _RNNLayer(Op):
+class RNNRecurrence(Op):
     """h_t = act(xg_t + h_{t-1} W_hh^T) over a sequence, act = tanh or relu (the biases are inside xg)."""
 
     @staticmethod
@@ -101,7 +102,7 @@ class _RNNLayer(Op):
         return d_pre, d_w, (dh if need[2] else None)
 
 
-class _LSTMLayer(Op):
+class LSTMRecurrence(Op):
     """The LSTM recurrence over a sequence, gates in torch's order i, f, g, o (the biases are inside xg):
 
         i, f, o = sigmoid(.), g = tanh(.)   of   xg_t + h_{t-1} W_hh^T
@@ -190,7 +191,7 @@ class _LSTMLayer(Op):
         return d_gates, d_w, (dh if need[2] else None), (dc if need[3] else None), d_wr
 
 
-class _GRULayer(Op):
+class GRURecurrence(Op):
     """The GRU recurrence over a sequence, gates in torch's order r, z, n (b_ih is inside xg):
 
         r, z = sigmoid(xg_t + h_{t-1} W_hh^T + b_hh)   (their parts)
@@ -491,12 +492,12 @@ class RNNBase(Module):
             w_hr = p[names[-1]]
         if self.mode == "GRU":
             xg = _linear(x, w_ih, b_ih)   # b_hn sits inside r * (.), so b_hh stays out of the projection
-            out, h = _GRULayer.apply(xg, w_hh, b_hh, h0, reverse=reverse)
+            out, h = GRURecurrence.apply(xg, w_hh, b_hh, h0, reverse=reverse)
             return out, h, None
         xg = _linear(x, w_ih, None if b_ih is None else b_ih + b_hh)
         if self.mode == "LSTM":
-            return _LSTMLayer.apply(xg, w_hh, h0, c0, w_hr, reverse=reverse)
-        out, h = _RNNLayer.apply(xg, w_hh, h0, reverse=reverse, relu=self.mode == "RNN_RELU")
+            return LSTMRecurrence.apply(xg, w_hh, h0, c0, w_hr, reverse=reverse)
+        out, h = RNNRecurrence.apply(xg, w_hh, h0, reverse=reverse, relu=self.mode == "RNN_RELU")
         return out, h, None
 
 
@@ -507,25 +508,34 @@ class RNN(RNNBase):
     Args:
         input_size: features of each input step.
         hidden_size: features of the state.
-        num_layers: stacked layers. nonlinearity: 'tanh' or 'relu'. bias: use b_ih and b_hh.
+        num_layers: number of stacked layers; layer k > 0 reads layer k - 1's outputs.
+        nonlinearity: 'tanh' or 'relu'.
+        bias: use the biases b_ih and b_hh.
         batch_first: input and output are ``(N, L, *)`` instead of ``(L, N, *)`` (not the states).
         dropout: dropout probability on the outputs of every layer but the last, in training.
         bidirectional: also run each layer backward in time; outputs of both directions are concatenated.
 
     **Custom cells.** ``RNN(cell, batch_first=False)`` with a Module ``cell`` runs that cell over the sequence
-    instead: ``state = cell(x_t, state)`` for each step, starting from ``hx`` (None when not given: the cell
-    chooses its own initial state, as nn.RNNCell / LSTMCell / GRUCell do with zeros). The cell returns its new
-    state, either a tensor (which is also the step's output) or a tuple whose first element is the output
-    (``(h, c)`` of LSTMCell). ``forward`` returns ``(output, final_state)``: the outputs stacked over time in
-    the same layout as the input (``batch_first`` respected; unbatched ``(L, features)`` input gives unbatched
-    steps to the cell), and the last state as the cell returned it. The cell's parameters are this module's
-    (``cell.weight_ih``...), so it trains like any layer.
+    instead: ``state = cell(x_t, state)`` at each step. The cell returns its new state: a tensor (which is also
+    the step's output) or a tuple whose first element is the output (``(h, c)`` of LSTMCell). Layouts are
+    torch's RNN layouts with one layer and one direction:
+
+    - input ``(L, N, features)``, ``(N, L, features)`` with ``batch_first``, or unbatched ``(L, features)`` (the
+      cell then sees unbatched steps);
+    - ``hx``, the initial state, has a leading dim of 1: ``(1, N, H)`` (unbatched ``(1, H)``), or a tuple of such
+      tensors for a tuple state. When it is not given, the state starts at zeros of size ``cell.state_size``
+      (an int, or a tuple of ints for a tuple state) or else ``cell.hidden_size`` (a pair for an LSTMCell);
+      a cell with neither receives None and makes its own;
+    - ``forward`` returns ``(output, h_n)``: the outputs stacked over time in the input's layout, and the final
+      state with the leading dim of 1 (each tensor of a tuple state).
+
+    The cell's parameters are this module's (``cell.weight_ih``...), so it trains like any layer.
 
     Example:
         >>> rnn = nn.RNN(10, 20, num_layers=2)
         >>> output, h_n = rnn(lamina.randn(5, 3, 10))          # (5, 3, 20), (2, 3, 20)
         >>> looped = nn.RNN(nn.GRUCell(10, 20), batch_first=True)
-        >>> output, h = looped(lamina.randn(3, 5, 10))         # (3, 5, 20), (3, 20)
+        >>> output, h_n = looped(lamina.randn(3, 5, 10))       # (3, 5, 20), (1, 3, 20)
     """
 
     def __init__(self, input_size, hidden_size=None, num_layers=1, nonlinearity="tanh", bias=True,
@@ -552,6 +562,12 @@ class RNN(RNNBase):
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, num_layers,
                          bias, batch_first, dropout, bidirectional, 0, device, dtype)
 
+    def reset_parameters(self):
+        if self.mode != "CELL":
+            super().reset_parameters()
+        elif hasattr(self.cell, "reset_parameters"):
+            self.cell.reset_parameters()
+
     def extra_repr(self):
         if self.mode == "CELL":
             return "batch_first=True" if self.batch_first else ""
@@ -567,11 +583,17 @@ class RNN(RNNBase):
             raise ArgumentError(f"argument 'input' must be a lamina.Tensor, got {type(input).__name__}")
         if input.ndim not in (2, 3):
             raise ShapeError(f"Expected input to be 2D or 3D, got {input.ndim}D instead")
-        time_dim = 1 if (self.batch_first and input.ndim == 3) else 0
+        batched = input.ndim == 3
+        time_dim = 1 if (self.batch_first and batched) else 0
         if input.shape[time_dim] == 0:
             raise ShapeError(f"Expected sequence length to be larger than 0, got input of shape "
                              f"{tuple(input.shape)}")
-        state, outputs = hx, []
+        if hx is None:
+            batch = (input.shape[1 - time_dim],) if batched else ()
+            state = self._zero_state(batch, input._data.dtype)
+        else:
+            state = _map_state(hx, _drop_layer_dim)
+        outputs = []
         for x_t in input.unbind(time_dim):
             state = self.cell(x_t, state)
             out = state[0] if isinstance(state, (tuple, list)) else state
@@ -579,7 +601,35 @@ class RNN(RNNBase):
                 raise ArgumentError(f"the cell must return a Tensor or a tuple whose first element is a "
                                     f"Tensor, got {type(out).__name__}")
             outputs.append(out)
-        return _stack(outputs, time_dim), state
+        return _stack(outputs, time_dim), _map_state(state, lambda t: t.unsqueeze(0))
+
+    def _zero_state(self, batch, dtype):
+        """Zeros of the cell's ``state_size`` (or ``hidden_size``), or None when it declares neither."""
+        cell = self.cell
+        size = getattr(cell, "state_size", None)
+        if size is None:
+            size = getattr(cell, "hidden_size", None)
+            if size is not None and isinstance(cell, LSTMCell):
+                size = (size, size)
+        if size is None:
+            return None
+        if isinstance(size, (tuple, list)):
+            return tuple(_zeros(batch + (n,), dtype) for n in size)
+        return _zeros(batch + (size,), dtype)
+
+
+def _map_state(state, fn):
+    """Apply ``fn`` to the tensor (or each tensor of the tuple) of a cell's state."""
+    if isinstance(state, (tuple, list)):
+        return tuple(fn(s) if isinstance(s, Tensor) else s for s in state)
+    return fn(state) if isinstance(state, Tensor) else state
+
+
+def _drop_layer_dim(t):
+    if t.ndim == 0 or t.shape[0] != 1:
+        raise ShapeError(f"hx: expected a leading dim of size 1 (num_layers * num_directions, as in torch's RNN "
+                         f"layout), got a state of shape {tuple(t.shape)}")
+    return t.squeeze(0)
 
 
 class LSTM(RNNBase):
@@ -703,7 +753,7 @@ class RNNCell(RNNCellBase):
 
     def forward(self, input, hx=None):
         x, (h0,), batched = self._prepare(input, hx, 1)
-        _, h = _RNNLayer.apply(self._projection(x), self.weight_hh, h0, relu=self.nonlinearity == "relu")
+        _, h = RNNRecurrence.apply(self._projection(x), self.weight_hh, h0, relu=self.nonlinearity == "relu")
         return h if batched else h.squeeze(0)
 
 
@@ -720,7 +770,7 @@ class LSTMCell(RNNCellBase):
 
     def forward(self, input, hx=None):
         x, (h0, c0), batched = self._prepare(input, hx, 2)
-        _, h, c = _LSTMLayer.apply(self._projection(x), self.weight_hh, h0, c0, None)
+        _, h, c = LSTMRecurrence.apply(self._projection(x), self.weight_hh, h0, c0, None)
         return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
 
 
@@ -737,5 +787,5 @@ class GRUCell(RNNCellBase):
 
     def forward(self, input, hx=None):
         x, (h0,), batched = self._prepare(input, hx, 1)
-        _, h = _GRULayer.apply(self._projection(x, fold_hh_bias=False), self.weight_hh, self.bias_hh, h0)
+        _, h = GRURecurrence.apply(self._projection(x, fold_hh_bias=False), self.weight_hh, self.bias_hh, h0)
         return h if batched else h.squeeze(0)

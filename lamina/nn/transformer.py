@@ -61,11 +61,13 @@ class TransformerEncoderLayer(Module):
     """Self-attention then a feed-forward block, each with dropout, a residual and a LayerNorm.
 
     Args:
-        d_model: features of the input and output. nhead: attention heads.
+        d_model: features of the input and output.
+        nhead: attention heads (must divide d_model).
         dim_feedforward: hidden features of the feed-forward block (default 2048).
         dropout: dropout probability everywhere (default 0.1).
         activation: 'relu', 'gelu' or a callable (a Module is registered as ``activation``).
-        layer_norm_eps: LayerNorm epsilon. batch_first: ``(N, L, E)`` inputs.
+        layer_norm_eps: LayerNorm epsilon.
+        batch_first: inputs and output are ``(N, L, E)`` instead of ``(L, N, E)``.
         norm_first: pre-norm ``x + sa(norm1(x))`` instead of post-norm ``norm1(x + sa(x))``.
         bias: biases in the linear layers and LayerNorms.
 
@@ -310,8 +312,8 @@ class Transformer(Module):
 
         Example:
             >>> nn.Transformer.generate_square_subsequent_mask(3)
-            tensor([[0., -inf, -inf],
-                    [0., 0., -inf],
-                    [0., 0., 0.]])
+            tensor([[  0., -inf, -inf],
+                    [  0.,   0., -inf],
+                    [  0.,   0.,   0.]])
         """
         return _generate_square_subsequent_mask(sz, dtype)

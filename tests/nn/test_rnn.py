@@ -230,10 +230,12 @@ def test_gradcheck_lstm_projection_two_layers():
 
 # ---- custom cells --------------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("with_state", [False, True])
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("mode", ["rnn_tanh", "lstm", "gru"])
-def test_rnn_over_builtin_cell_equals_fused_layer(mode, batch_first):
-    """nn.RNN(cell) with nn.RNNCell / LSTMCell / GRUCell gives nn.RNN / LSTM / GRU's results, shared weights."""
+def test_rnn_over_builtin_cell_equals_fused_layer(mode, batch_first, with_state):
+    """nn.RNN(cell) with nn.RNNCell / LSTMCell / GRUCell gives nn.RNN / LSTM / GRU's results and layouts with
+    shared weights: outputs, final states, input and weight gradients."""
     c_cls, _, kw = CELLS[mode]
     l_cls, _, _ = MODES[mode]
     cell = c_cls(F, H, **kw)
@@ -241,35 +243,77 @@ def test_rnn_over_builtin_cell_equals_fused_layer(mode, batch_first):
     fused = l_cls(F, H, batch_first=batch_first, **kw)
     fused.load_state_dict({name + "_l0": p.detach() for name, p in cell.named_parameters()})
     x = rand(B, T, F) if batch_first else rand(T, B, F)
-    state = (rand(B, H), rand(B, H)) if mode == "lstm" else rand(B, H)
+    state = None
+    if with_state:
+        state = (lamina.tensor(rand(1, B, H)), lamina.tensor(rand(1, B, H))) if mode == "lstm" else \
+            lamina.tensor(rand(1, B, H))
     x1, x2 = lamina.tensor(x, requires_grad=True), lamina.tensor(x, requires_grad=True)
-    s1 = tuple(lamina.tensor(s) for s in state) if mode == "lstm" else lamina.tensor(state)
-    s2 = tuple(s.unsqueeze(0) for s in s1) if mode == "lstm" else s1.unsqueeze(0)
-    out1, last1 = looped(x1, s1)
-    out2, last2 = fused(x2, s2)
+    out1, last1 = looped(x1, state)
+    out2, last2 = fused(x2, state)
     np.testing.assert_allclose(out1.detach().numpy(), out2.detach().numpy(), rtol=1e-5, atol=1e-6)
-    finals1 = last1 if mode == "lstm" else (last1,)
-    finals2 = last2 if mode == "lstm" else (last2,)
-    for a, b in zip(finals1, finals2):
-        np.testing.assert_allclose(a.detach().numpy(), b[0].detach().numpy(), rtol=1e-5, atol=1e-6)
+    for a, b in zip(*((last1, last2) if mode == "lstm" else ((last1,), (last2,)))):
+        assert a.shape == b.shape == (1, B, H)
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
     (out1 * out1).sum().backward()
     (out2 * out2).sum().backward()
     np.testing.assert_allclose(x1.grad.numpy(), x2.grad.numpy(), rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(cell.weight_hh.grad.numpy(), fused.weight_hh_l0.grad.numpy(), rtol=1e-4, atol=1e-5)
 
 
-def test_rnn_over_cell_default_state_and_unbatched():
+def test_rnn_over_cell_unbatched():
     cell = nn.GRUCell(F, H)
     looped = nn.RNN(cell)
     assert list(looped.state_dict()) == ["cell.weight_ih", "cell.weight_hh", "cell.bias_ih", "cell.bias_hh"]
     fused = nn.GRU(F, H)
     fused.load_state_dict({name + "_l0": p.detach() for name, p in cell.named_parameters()})
-    x = lamina.tensor(rand(T, F))
-    out, h = looped(x)
-    ref_out, ref_h = fused(x)
-    assert tuple(out.shape) == (T, H) and tuple(h.shape) == (H,)
-    np.testing.assert_allclose(out.detach().numpy(), ref_out.detach().numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(h.detach().numpy(), ref_h[0].detach().numpy(), rtol=1e-5, atol=1e-6)
+    x, h0 = lamina.tensor(rand(T, F)), lamina.tensor(rand(1, H))
+    for hx in (None, h0):
+        out, h = looped(x, hx)
+        ref_out, ref_h = fused(x, hx)
+        assert tuple(out.shape) == (T, H) and tuple(h.shape) == (1, H)
+        np.testing.assert_allclose(out.detach().numpy(), ref_out.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(h.detach().numpy(), ref_h.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+class _MinimalGRUCell(nn.Module):
+    """A cell that needs a state tensor: nn.RNN starts it at zeros of its ``hidden_size``."""
+
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.x_to_gates = nn.Linear(input_size, 2 * hidden_size)
+        self.h_to_gates = nn.Linear(hidden_size, 2 * hidden_size, bias=False)
+
+    def forward(self, x, h):
+        z, candidate = (self.x_to_gates(x) + self.h_to_gates(h)).chunk(2, dim=-1)
+        z = z.sigmoid()
+        return (1 - z) * h + z * candidate.tanh()
+
+
+class _TwoStateCell(nn.Module):
+    """Declares ``state_size`` (Keras's convention) for a tuple state of two sizes."""
+    state_size = (4, 2)
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(F + 4, 4)
+        self.b = nn.Linear(4 + 2, 2)
+
+    def forward(self, x, state):
+        a = lamina.cat([x, state[0]], dim=-1)
+        a = self.a(a).tanh()
+        return a, self.b(lamina.cat([a, state[1]], dim=-1))
+
+
+def test_rnn_over_cell_zero_initial_state():
+    rnn = nn.RNN(_MinimalGRUCell(F, 16), batch_first=True)
+    x = lamina.randn(2, 7, F)
+    output, h_n = rnn(x)
+    assert output.shape == (2, 7, 16) and h_n.shape == (1, 2, 16)
+    again, _ = rnn(x, lamina.zeros(1, 2, 16))
+    np.testing.assert_array_equal(output.detach().numpy(), again.detach().numpy())
+    out, (a, b) = nn.RNN(_TwoStateCell())(lamina.randn(T, B, F))
+    assert out.shape == (T, B, 4) and a.shape == (1, B, 4) and b.shape == (1, B, 2)
 
 
 class _ReadoutCell(nn.Module):
@@ -289,9 +333,9 @@ class _ReadoutCell(nn.Module):
 
 def test_rnn_over_tuple_cell_shapes():
     looped = nn.RNN(_ReadoutCell(F, 8, 2), batch_first=True)
-    out, (y, h) = looped(lamina.randn(B, T, F))
-    assert tuple(out.shape) == (B, T, 2) and tuple(y.shape) == (B, 2) and tuple(h.shape) == (B, 8)
-    np.testing.assert_array_equal(out[:, -1].detach().numpy(), y.detach().numpy())
+    out, (y, h) = looped(lamina.randn(B, T, F))    # the cell declares no size: it gets None at first
+    assert tuple(out.shape) == (B, T, 2) and tuple(y.shape) == (1, B, 2) and tuple(h.shape) == (1, B, 8)
+    np.testing.assert_array_equal(out[:, -1].detach().numpy(), y[0].detach().numpy())
     assert repr(looped).startswith("RNN(\n  batch_first=True\n  (cell): _ReadoutCell(")
 
 
@@ -350,3 +394,5 @@ def test_forward_errors():
     check_error(lambda: cell(lamina.randn(B, F), (lamina.zeros(B + 1, H), lamina.zeros(B, H))), ShapeError,
                 "LSTMCell", "hx[0]")
     check_error(lambda: nn.RNN(nn.GRUCell(F, H))(lamina.randn(F)), ShapeError, "RNN", "2D or 3D")
+    check_error(lambda: nn.RNN(nn.GRUCell(F, H))(lamina.randn(T, B, F), lamina.zeros(B, H)), ShapeError, "RNN",
+                "hx", "leading dim of size 1", "(3, 6)")
