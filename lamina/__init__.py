@@ -75,6 +75,7 @@ from lamina.serialization import save, load
 
 from lamina.sampling import sample, generate  # noqa: E402
 from lamina import nn  # noqa: E402  (nn builds on everything above)
+from lamina.summary import summary  # noqa: E402  (the function shadows the module name, like torchinfo's)
 from lamina import optim  # noqa: E402
 from lamina import utils  # noqa: E402
 from lamina import models  # noqa: E402

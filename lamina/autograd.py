@@ -32,6 +32,10 @@ class _Mode:
 
 _mode = _Mode()
 
+_op_observer = None
+"""None, or a callable ``(op_class, args, attrs) -> output`` that runs each ``Op.apply`` in its place while
+``lamina.summary(..., ops=True)`` records which operators every layer runs (see lamina/summary.py)."""
+
 
 def is_grad_enabled():
     """True when operators record the graph for backward."""
@@ -200,6 +204,8 @@ class Op:
 
     @classmethod
     def apply(cls, *args, **attrs):
+        if _op_observer is not None:  # only while lamina.summary(ops=True) runs; one check otherwise
+            return _op_observer(cls, args, attrs)
         ctx = cls.__new__(cls)
         requires = False
         arrays = []
