@@ -25,7 +25,6 @@ import shutil
 import sys
 
 from lamina import autograd
-from lamina import random as _random
 from lamina.autograd import no_grad
 from lamina.backend import xp
 from lamina.errors import ArgumentError
@@ -370,8 +369,8 @@ def summary(module, input_size=None, *, ops=False, dtypes=None, depth=None, line
             ancestor); all by default.
         line_length, positions, print_fn: as in Keras's ``model.summary``.
 
-    The module runs once without gradients, in eval mode (its train/eval flags and the random state are restored
-    afterwards), so summarising never changes it.
+    The module runs once without gradients and in eval mode (its train/eval flags are restored afterwards), so
+    summarising updates no statistics and draws no dropout masks.
 
     Example:
         >>> lamina.summary(nn.Sequential(nn.Linear(4, 8), nn.ReLU()), (2, 4))
@@ -383,7 +382,6 @@ def summary(module, input_size=None, *, ops=False, dtypes=None, depth=None, line
     recorder = _Recorder(module, ops)
     if inputs is not None:
         modes = {id(m): m.training for _, m in module.named_modules()}
-        state = _random.default_generator.np.bit_generator.state
         module.eval()
         try:
             with recorder, no_grad():
@@ -391,7 +389,6 @@ def summary(module, input_size=None, *, ops=False, dtypes=None, depth=None, line
         finally:
             for _, m in module.named_modules():
                 m.__dict__["training"] = modes.get(id(m), m.training)
-            _random.default_generator.np.bit_generator.state = state
     rows, separators = _summary_rows(module, recorder, ops, depth, ran=inputs is not None)
     header = ["Layer (type)", "Output Shape", "Param #"] + (["FLOPs"] if ops else [])
     alignment = ["left", "left", "right"] + (["right"] if ops else [])

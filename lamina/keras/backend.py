@@ -6,14 +6,13 @@ so ``Input -> layers -> Model`` and ``summary()`` work before any data is seen.
 
 Shape inference by a *dry run* (``dry_run_spec``) calls the layer on zero-filled tensors where each ``None``
 dimension is 1, then 2; output dimensions that differ between the two runs are ``None``. It runs without
-gradients, in inference mode (unless ``training`` was passed explicitly), and leaves the random generator's
-state as it found it, so building a model never changes what the next random numbers are.
+gradients and in inference mode (unless ``training`` was passed explicitly), so it updates no state (BatchNorm
+statistics) and draws no dropout masks.
 """
 import collections
 import re
 
 from lamina import dtypes as _dt
-from lamina import random as _random
 from lamina.autograd import no_grad
 from lamina.backend import xp
 from lamina.errors import ArgumentError, DTypeError
@@ -362,8 +361,10 @@ def zeros_for(spec, fill):
 def dry_run_spec(fn, args, kwargs):
     """Output KerasTensors of ``fn(*args, **kwargs)`` found by running it on zeros (None -> 1, then 2).
 
-    ``fn`` is called inside the dry-run context (no grad, generator state restored). Nested layers' output shapes
-    from both runs are merged the same way and stored as their ``_output_shape_record``.
+    ``fn`` is called inside the dry-run context, without gradients. Nested layers' output shapes from both runs
+    are merged the same way and stored as their ``_output_shape_record``. The random state is not rewound: nested
+    layers built during the run draw their initial weights from it like any other build (rewinding would give a
+    later layer the same draws), and in inference mode the computation itself draws nothing.
     """
     has_unknown = any(d is None for kt in flatten((args, kwargs)) if isinstance(kt, KerasTensor) for d in kt.shape)
     runs = []
@@ -372,14 +373,12 @@ def dry_run_spec(fn, args, kwargs):
         real_kwargs = map_structure(lambda a: zeros_for(a, fill), kwargs)
         recorder = DryRun()
         outer = call_context.dry_run
-        state = _random.default_generator.np.bit_generator.state
         call_context.dry_run = recorder
         try:
             with no_grad():
                 out = fn(*real_args, **real_kwargs)
         finally:
             call_context.dry_run = outer
-            _random.default_generator.np.bit_generator.state = state
         runs.append((out, recorder))
     (out1, rec1), (out2, rec2) = runs[0], runs[-1]
     for key, (layer, shapes1) in rec1.shapes.items():

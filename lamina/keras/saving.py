@@ -49,7 +49,13 @@ _SCOPES = []        # stack of dicts from custom_object_scope / load_model(custo
 
 def register_builtin(cls, name=None):
     """Make a class of ``lamina.keras`` loadable under ``name`` (its class name by default)."""
-    _BUILTINS[name or cls.__name__] = cls
+    name = name or getattr(cls, "__name__", None)
+    existing = _BUILTINS.get(name)
+    if existing is not None and existing is not cls and \
+            (existing.__module__, existing.__qualname__) != (cls.__module__, getattr(cls, "__qualname__", None)):
+        raise SerializationError(f"register_builtin(): the name {name!r} is already taken by {existing!r}; give "
+                                 f"{cls!r} a distinct _registered_name")
+    _BUILTINS[name] = cls
     return cls
 
 

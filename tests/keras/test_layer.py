@@ -148,12 +148,12 @@ def test_non_trainable_weight_and_assign():
 def test_training_flag_propagation():
     block = Block()
     x = lamina.ones(2, 4)
-    block(x)                        # Module.training is True by default
-    block(x, training=False)        # explicit value reaches the nested layer
-    block.eval()
+    block(x)                        # a new Keras layer runs in inference mode, as in Keras
+    block(x, training=True)         # explicit value reaches the nested layer
+    block.train()                   # torch-style switch (a Keras layer inside an nn.Module)
     block(x)                        # from Module.training
-    block(x, training=True)
-    assert block.inner.seen == [True, False, False, True]
+    block(x, training=False)
+    assert block.inner.seen == [False, True, True, False]
 
 
 def test_training_from_outer_call_wins_over_inner_module_flag():
@@ -368,7 +368,7 @@ def test_numpy_inputs_and_autocast():
     assert double(lamina.ones(1, 4)).dtype == lamina.float64 and double.kernel.dtype == lamina.float64
 
 
-def test_compute_output_shape_by_dry_run_keeps_random_state():
+def test_compute_output_shape_by_dry_run_in_inference_mode():
     class Drop(keras.layers.Layer):
         def call(self, x, training=None):
             return lamina.nn.functional.dropout(x, 0.5, training=bool(training)).reshape(-1, 6)
@@ -449,3 +449,19 @@ def test_build_with_several_named_shapes():
             return a
 
     check_error(lambda: Wrong()(lamina.ones(1), lamina.ones(1)), lamina.ArgumentError, "_shape", "'b'")
+
+
+def test_layers_built_during_a_dry_run_draw_fresh_weights():
+    class Pair(keras.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.a = Linear(3, use_bias=False)
+
+        def call(self, x):
+            return self.a(x)
+
+    pair = Pair()
+    pair(keras.Input((3,)))            # builds pair.a inside the dry run
+    later = Linear(3, use_bias=False)
+    later.build((None, 3))
+    assert not np.array_equal(pair.a.kernel.numpy(), later.kernel.numpy())

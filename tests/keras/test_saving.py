@@ -1,6 +1,9 @@
 """model.save / keras.models.load_model / save_weights: round trips, registration, and refusing unsafe configs."""
 import io
 import json
+import os
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -252,3 +255,17 @@ def test_module_wrapper_cannot_be_saved(tmp_path):
     check_error(lambda: model.save(tmp_path / "w.keras"), NotImplementedError, "TorchModuleWrapper",
                 "save_weights")
     model.save_weights(tmp_path / "w.weights.safetensors")  # the weights alone are fine
+
+
+def test_load_in_a_fresh_process_imports_nothing_from_the_file(tmp_path):
+    x = keras.Input((3,), name="x")
+    model = keras.Model(x, -(x * 2.0 + 1.0))  # only built-in layers: the implicit operation layers
+    model.save(tmp_path / "ops.keras")
+    code = ("import sys; from lamina import keras; import numpy as np; "
+            f"m = keras.models.load_model({str(tmp_path / 'ops.keras')!r}); "
+            "print(m(np.ones((1, 3), 'float32')).tolist()); "
+            "print(sorted(n for n in sys.modules if n.startswith('tests')))")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["[[-3.0, -3.0, -3.0]]", "[]"]

@@ -275,7 +275,7 @@ def test_lamina_summary_ops_and_flops():
     lamina.manual_seed(3)
     out = []
     lamina.summary(net, (2, 1, 28, 28), ops=True, print_fn=out.append)
-    assert np.array_equal(lamina.rand(2).numpy(), expected_next.numpy())  # random state untouched
+    assert np.array_equal(lamina.rand(2).numpy(), expected_next.numpy())  # eval mode: no dropout draws
     text = out[0]
     conv1 = 2 * (2 * 4 * 26 * 26) * (1 * 3 * 3)
     conv2 = 2 * (2 * 8 * 26 * 26) * (4 * 3 * 3)

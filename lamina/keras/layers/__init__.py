@@ -4,6 +4,7 @@ from lamina.keras.layers.input_spec import InputSpec
 from lamina.keras.layers.input_layer import Input, InputLayer
 from lamina.keras.layers.lambda_layer import Lambda
 from lamina.keras.layers.torch_module_wrapper import TorchModuleWrapper
+from lamina.keras.layers import operation  # noqa: F401  (registers the implicit layers of x + y for loading)
 
 # --- layer set ---
 from lamina.keras.layers.core import (

@@ -52,10 +52,11 @@ class Layer(Module):
     - ``call(self, inputs, training=None, mask=None)`` is the forward computation on lamina Tensors (channels-last
       by Keras convention). ``training`` and ``mask`` are passed only if ``call`` declares them. ``training`` is
       the value given to this call, else the one of the enclosing layer call, else ``self.training`` (the Module
-      flag that ``train()``/``eval()`` set). ``mask`` is taken from the input's ``_keras_mask`` when not given.
+      flag that ``train()``/``eval()`` set; False for a new Keras layer, so a direct call is inference, as in
+      Keras). ``mask`` is taken from the input's ``_keras_mask`` when not given.
     - ``compute_output_shape(self, input_shape)`` is optional but recommended when cheap: symbolic calls use it;
       without it the output shape comes from a dry run of ``call`` on zeros (None sizes set to 1, then 2), in
-      inference mode, with no gradients and the random state restored.
+      inference mode (no BatchNorm updates, no dropout draws) and with no gradients.
     - ``compute_mask(self, inputs, previous_mask)`` is optional; ``supports_masking = True`` passes masks through.
     - ``self.input_spec`` (an InputSpec or a list of them) is checked on every call: a mismatch raises ShapeError
       naming the layer, the constraint and the received shape.
@@ -100,6 +101,9 @@ class Layer(Module):
     def __init__(self, *, activity_regularizer=None, trainable=True, dtype=None, autocast=True, name=None,
                  **kwargs):
         Module.__init__(self)
+        # Keras semantics: a direct call runs in inference mode unless told otherwise (fit passes training=True).
+        # A torch-style parent's .train() still switches the flag on, so mixed models behave as torch expects.
+        self.__dict__["training"] = False
         cls = type(self).__name__
         input_dim = kwargs.pop("input_dim", None)
         input_shape = kwargs.pop("input_shape", None) if input_dim is None else (input_dim,)
