@@ -8,6 +8,13 @@ from lamina.nn.parameter import Parameter
 from lamina.tensor import Tensor
 
 
+def _renumber(container, modules):
+    """Register ``modules`` under '0', '1', ... in order, replacing the container's children (list semantics)."""
+    container._modules.clear()
+    for i, m in enumerate(modules):
+        container.add_module(str(i), m)
+
+
 def _index(idx, n, cls):
     idx = operator.index(idx)
     if not -n <= idx < n:
@@ -47,14 +54,9 @@ class Sequential(Module):
         self.add_module(key, module)
 
     def __delitem__(self, idx):
-        keys = list(self._modules.keys())
-        for key in (keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self), "Sequential")]]):
-            del self._modules[key]
-        # Renumber so that indices stay 0..n-1, as torch does.
         values = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(values):
-            self._modules[str(i)] = m
+        del values[idx if isinstance(idx, slice) else _index(idx, len(values), "Sequential")]
+        _renumber(self, values)  # indices stay 0..n-1, as in torch
 
     def __len__(self):
         return len(self._modules)
@@ -80,9 +82,7 @@ class Sequential(Module):
         index = index % (n + 1) if index < 0 else index
         values = list(self._modules.values())
         values.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(values):
-            self._modules[str(i)] = m
+        _renumber(self, values)
         return self
 
     def extend(self, modules):
@@ -115,9 +115,7 @@ class ModuleList(Module):
     def __delitem__(self, idx):
         values = list(self._modules.values())
         del values[idx if isinstance(idx, slice) else _index(idx, len(values), "ModuleList")]
-        self._modules.clear()
-        for i, m in enumerate(values):
-            self._modules[str(i)] = m
+        _renumber(self, values)
 
     def __len__(self):
         return len(self._modules)
@@ -145,9 +143,7 @@ class ModuleList(Module):
     def insert(self, index, module):
         values = list(self._modules.values())
         values.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(values):
-            self.add_module(str(i), m)
+        _renumber(self, values)
 
     def pop(self, index=-1):
         module = self[index]
