@@ -301,7 +301,7 @@ def test_cross_entropy_stable_for_logits_at_1e4(weighted, label_smoothing):
     assert np.all(np.isfinite(xl.grad.numpy()))
 
 
-@pytest.mark.parametrize("shift", [0.0, 50.0, -50.0, 1e16])
+@pytest.mark.parametrize("shift", [0.0, 40.0, -40.0, 50.0, -50.0, 1e16])
 def test_cross_entropy_invariant_to_a_shift_of_the_logits(shift):
     x, t = rand(5, 7, dtype=F64), _labels(5, 7)
     ref = check_op(lambda lib, x, t: F(lib).cross_entropy(x, t, reduction="none"), x, t, gradcheck=False)
@@ -309,6 +309,27 @@ def test_cross_entropy_invariant_to_a_shift_of_the_logits(shift):
     if shift != 1e16:
         np.testing.assert_allclose(shifted.numpy(), ref.detach().numpy(), rtol=1e-9, atol=1e-12)
     assert np.all(np.isfinite(shifted.numpy()))
+
+
+@pytest.mark.parametrize("shift", [40.0, -40.0])
+def test_cross_entropy_float32_large_offsets(shift):
+    # logits near +-40 take the unshifted exp path, beyond it the max-shifted one; both match torch
+    check_op(lambda lib, x, t: F(lib).cross_entropy(x, t, reduction="none", label_smoothing=0.1),
+             rand(6, 5, low=-2, high=2) + np.float32(shift), _labels(6, 5), gradcheck=False)
+
+
+def test_cross_entropy_threaded_rows_match_single_thread(monkeypatch):
+    import lamina.ops._loss_util as util
+    x, t = rand(1100, 1000, low=-3, high=3), _labels(1100, 1000, ignore=-100)    # over the threading threshold
+    results = []
+    for threads in (1, 3):
+        monkeypatch.setattr(util, "_THREADS", threads)
+        xl = lamina.tensor(x, requires_grad=True)
+        loss = LF.cross_entropy(xl, lamina.tensor(t), label_smoothing=0.1)
+        loss.backward()
+        results.append((loss.item(), xl.grad.numpy()))
+    assert results[0][0] == results[1][0]
+    np.testing.assert_array_equal(results[0][1], results[1][1])
 
 
 def test_cross_entropy_float64_noncontiguous_uint8_target():
