@@ -1,7 +1,9 @@
-"""Run the benchmark suite: ``python -m benchmarks [--smoke] [--json PATH] [--only W1,W4]``.
+"""Run the benchmark suite: ``python -m benchmarks [--smoke] [--json PATH] [--only W1,W4] [--memory]``.
 
 Each workload runs on Lamina and on torch 2.13 in the same process, alternating run by run, and the report is the
 ratio of medians lamina / torch (lower is better for Lamina). W7 times whole processes that only import.
+``--memory`` adds the peak resident memory of training loops (W2 and W4, or the W1-W5 named by ``--only``), each
+framework's loop in a fresh process (see benchmarks/memory.py).
 """
 import argparse
 import json
@@ -19,23 +21,47 @@ import lamina
 from benchmarks.workloads import WORKLOADS
 
 
+def _calls_per_sample(step, target_s=0.02):
+    """How many back-to-back calls of ``step`` make one sample of about ``target_s`` (at least 1)."""
+    t0 = time.perf_counter()
+    step()
+    return max(1, min(1000, int(target_s / max(time.perf_counter() - t0, 1e-7))))
+
+
 def time_pair(lamina_step, torch_step, repeat, warmup):
+    """Median seconds per call of each step, sampled alternately so machine noise hits both alike.
+
+    A sample runs the step ``n`` times back to back, with ``n`` chosen so that a sample lasts about 20 ms (1 for
+    every training step here, ~100 for the batch-1 latency): timing one 0.1 ms call right after the other
+    framework ran measures that framework's eviction of the caches more than the call itself.
+    """
     for _ in range(warmup):
         lamina_step(), torch_step()
+    n = min(_calls_per_sample(lamina_step), _calls_per_sample(torch_step))
     lam, tor = [], []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        lamina_step()
+        for _ in range(n):
+            lamina_step()
         t1 = time.perf_counter()
-        torch_step()
+        for _ in range(n):
+            torch_step()
         t2 = time.perf_counter()
-        lam.append(t1 - t0)
-        tor.append(t2 - t1)
+        lam.append((t1 - t0) / n)
+        tor.append((t2 - t1) / n)
     return statistics.median(lam), statistics.median(tor)
 
 
 def import_cost(module, runs):
-    """Median wall time and peak RSS (MB) of a fresh ``python -c 'import module'``."""
+    """Median wall time and peak RSS (MB) of a fresh ``python -c 'import module'``.
+
+    The children may write and read bytecode caches even where PYTHONDONTWRITEBYTECODE is set (as in some
+    sandboxes), and one untimed run fills them first: that is the state after ``pip install``, which compiles
+    every installed module, torch's included. Without caches each run would time the compiling of Lamina's
+    sources (about 0.1 s here) against an already compiled torch.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([sys.executable, "-c", f"import {module}"], env=env, check=True, capture_output=True)
     times, peaks = [], []
     for _ in range(runs):
         # VmHWM (peak resident set of this process image): ru_maxrss would include the parent's peak, since
@@ -43,7 +69,8 @@ def import_cost(module, runs):
         code = (f"import time; t = time.perf_counter(); import {module}; dt = time.perf_counter() - t; "
                 "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]; "
                 "print(dt, hwm)")
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             env=env).stdout.split()
         times.append(float(out[0]))
         peaks.append(int(out[1]) / 1024)
     return statistics.median(times), statistics.median(peaks)
@@ -66,6 +93,8 @@ def main(argv=None):
     parser.add_argument("--json", help="write the results to this JSON file")
     parser.add_argument("--only", help="comma-separated workload prefixes, e.g. W1,W4")
     parser.add_argument("--repeat", type=int, default=None)
+    parser.add_argument("--memory", action="store_true",
+                        help="also measure the peak RSS of training loops, each framework in a fresh process")
     args = parser.parse_args(argv)
     size = "smoke" if args.smoke else "full"
     repeat = args.repeat or (1 if args.smoke else 15)
@@ -85,8 +114,16 @@ def main(argv=None):
                      "note": "MB, not ms"})
     if not wanted or "K" in wanted:
         rows.extend(keras_rows(size, repeat, warmup))
+    if args.memory:
+        from benchmarks import memory
+        loops = [w for w in ("W1", "W2", "W3", "W4", "W5") if wanted and w in wanted] or ["W2", "W4"]
+        rows.extend(memory.compare(loops, steps=2 if args.smoke else 20, runs=1 if args.smoke else 3, size=size))
+    # The load average says whether other processes shared the cores: with 2 BLAS/OpenMP threads per framework
+    # on 2 cores, a busy neighbour slows both frameworks many times over, and not by the same factor.
     header = (f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} "
-              f"({torch.get_num_threads()} threads), numpy {np.__version__}")
+              f"({torch.get_num_threads()} threads), numpy {np.__version__}, OPENBLAS_NUM_THREADS="
+              f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, load average at the end "
+              f"{os.getloadavg()[0]:.2f}")
     print(header)
     print("| workload | lamina | torch | lamina / torch |\n|---|---:|---:|---:|")
     for r in rows:
