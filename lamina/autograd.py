@@ -206,18 +206,21 @@ class Op:
     def apply(cls, *args, **attrs):
         if _op_observer is not None:  # only while lamina.summary(ops=True) runs; one check otherwise
             return _op_observer(cls, args, attrs)
-        ctx = cls.__new__(cls)
+        ctx = object.__new__(cls)
         requires = False
         arrays = []
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a._data)
-                requires = requires or a._requires_grad
+                if a._requires_grad:
+                    requires = True
             else:
                 arrays.append(a)
-        requires = requires and _mode.grad_enabled
-        if requires:
-            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        if requires and _mode.grad_enabled:
+            # a list comprehension, not tuple(generator): this runs once per recorded operator
+            ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
+        else:
+            requires = False
         out = cls.forward(ctx, *arrays, **attrs)
         if isinstance(out, tuple):
             if _mode.anomaly:
@@ -254,7 +257,7 @@ class Op:
 
     def _link(self, args, arrays, results):
         """Connect this node to its inputs' nodes and its outputs to this node."""
-        self.next = tuple(_edge(a) if isinstance(a, Tensor) and a._requires_grad else None for a in args)
+        self.next = tuple([_edge(a) if needed else None for a, needed in zip(args, self.needs_input_grad)])
         for i, r in enumerate(results):
             if r._requires_grad:
                 r._ctx, r._out_index = self, i

@@ -71,9 +71,15 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        if isinstance(input, Tensor) and (input.ndim == 0 or input.shape[-1] != self.in_features):
-            raise ShapeError(f"expected input with {self.in_features} features (last dim), got shape "
-                             f"{tuple(input.shape)}")
+        if isinstance(input, Tensor):
+            shape = input._data.shape  # the raw shape: building a lamina.Size per call shows in batch-1 latency
+            if not shape or shape[-1] != self.in_features:
+                raise ShapeError(f"expected input with {self.in_features} features (last dim), got shape {shape}")
+        params = self._parameters
+        if "weight" in params and "bias" in params:
+            # Read from the registry: self.weight goes through Module.__getattr__ after a failed normal lookup;
+            # skipping it measured 4-12% of a batch-1 MLP's latency (docs/performance.md).
+            return F.linear(input, params["weight"], params["bias"])
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self):

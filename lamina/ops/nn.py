@@ -14,6 +14,7 @@ from lamina.backend import xp
 from lamina.errors import ArgumentError, DTypeError, IndexError_, ShapeError
 from lamina.ops._util import as_tensor_arg, canonical_dim, canonical_dims, unbroadcast
 from lamina.random import default_generator
+from lamina.tensor import Tensor
 
 
 # ---- shared checks ------------------------------------------------------------------------------------------
@@ -63,8 +64,11 @@ class Linear(Op):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
-        x2, w2 = _linear_2d(x, weight)
-        out = (x2 @ w2.T).reshape(x.shape[:-1] + weight.shape[:-1])
+        if x.ndim == 2 and weight.ndim == 2:  # the usual (batch, in) input needs no reshapes
+            out = x @ weight.T
+        else:
+            x2, w2 = _linear_2d(x, weight)
+            out = (x2 @ w2.T).reshape(x.shape[:-1] + weight.shape[:-1])
         if bias is not None:
             out += bias
         ctx.save_for_backward(x, weight)
@@ -84,6 +88,19 @@ class Linear(Op):
         return gx, gw, gb
 
 
+def _is_plain_linear(input, weight, bias):
+    """True for the common call that needs none of linear()'s conversions or checks: floating Tensors of one
+    dtype, a 2-d weight matching the input's last dim, no bias or a 1-d bias of out_features. For a batch-1
+    layer the general path's checks cost about as much as the GEMM (docs/performance.md)."""
+    if not (isinstance(input, Tensor) and isinstance(weight, Tensor)):
+        return False
+    x, w = input._data, weight._data
+    if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1] or x.dtype != w.dtype or x.dtype.kind != "f":
+        return False
+    return bias is None or (isinstance(bias, Tensor) and bias._data.dtype == x.dtype
+                            and bias._data.shape == (w.shape[0],))
+
+
 def linear(input, weight, bias=None):
     """Apply the affine map ``y = input @ weight.T + bias``.
 
@@ -98,6 +115,8 @@ def linear(input, weight, bias=None):
     Example:
         >>> y = lamina.nn.functional.linear(lamina.randn(8, 3), lamina.randn(4, 3), lamina.zeros(4))
     """
+    if _is_plain_linear(input, weight, bias):
+        return Linear.apply(input, weight, bias) if bias is not None else Linear.apply(input, weight)
     input, weight, bias = as_tensor_arg(input), as_tensor_arg(weight), _optional(bias)
     x, w = input._data, weight._data
     if x.ndim == 0 or w.ndim == 0:
