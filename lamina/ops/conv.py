@@ -8,64 +8,19 @@ matrix product per group. The operators are fused (not composed from pad/unfold/
 would record and keep the kh*kw-times larger window tensor for backward. Here backward keeps only the input (as
 torch does) and rebuilds ``cols`` for the weight gradient; the input gradient is the transposed convolution, itself
 one im2col + GEMM when the stride is 1 (a GEMM and a col2im scatter of kh*kw strided adds otherwise). The
-transposed convolution is the same pair of kernels swapped. Temporary ``cols`` live in a per-thread scratch buffer:
-freshly mapped memory costs as much to fault in as the copy itself.
+transposed convolution is the same pair of kernels swapped.
+
+Measured choices: ``cols`` is built a few samples at a time in a per-thread scratch buffer, so it is still in cache
+when the GEMM reads it and no fresh memory is faulted in (that cost as much as the copy). Splitting the copies over
+threads halved them alone but gained nothing next to the multithreaded GEMMs; a channels-last layout with shifted
+GEMMs (no im2col) was slower.
 """
-import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 from lamina.autograd import Op
 from lamina.backend import xp
 from lamina.errors import ArgumentError, DTypeError, ShapeError
 from lamina.ops._util import as_tensor_arg
-
-# ---- parallel copies -------------------------------------------------------------------------------------------
-# im2col and col2im move ~kh*kw times the input through memory in single-threaded NumPy copies, while the GEMMs
-# already use every core. NumPy releases the GIL inside copies and ufunc loops, so splitting them over the batch on
-# a few threads roughly halves their cost.
-
-_N_THREADS = max(1, min(os.cpu_count() or 1, 8))
-_PARALLEL_MIN = 1 << 18     # elements; below this, handing work to threads costs more than it saves
-_pool = None
-
-
-def _executor():
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(_N_THREADS, thread_name_prefix="lamina-conv")
-    return _pool
-
-
-def _forget_pool():
-    global _pool
-    _pool = None      # a forked child has none of the parent's threads
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
-
-
-def _in_parallel(fn, n, size):
-    """Call ``fn(slice)`` on contiguous parts of ``range(n)``, on several threads when ``size`` is large."""
-    k = min(_N_THREADS, n)
-    if k < 2 or size < _PARALLEL_MIN:
-        fn(slice(0, n))
-        return
-    bounds = [n * i // k for i in range(k + 1)]
-    futures = [_executor().submit(fn, slice(bounds[i], bounds[i + 1])) for i in range(1, k)]
-    fn(slice(bounds[0], bounds[1]))
-    for f in futures:
-        f.result()
-
-
-def _split_leading(fn, n0, n1, size):
-    """Run ``fn(index)`` over parts of an (n0, n1, ...) array: split along axis 0, or along axis 1 when n0 == 1."""
-    if n0 >= 2 or n1 < 2:
-        _in_parallel(lambda s: fn((s,)), n0, size)
-    else:
-        _in_parallel(lambda s: fn((slice(None), s)), n1, size)
-
 
 # ---- scratch memory --------------------------------------------------------------------------------------------
 
@@ -122,49 +77,87 @@ def _grid(size, k, stride, dilation):
     return (size - dilation * (k - 1) - 1) // stride + 1
 
 
-def _unfold(x, kernel, stride, pads, dilation, grid=None, scratch=False):
-    """im2col: x (N, C, H, W) -> cols (N, C*kh*kw, Ho*Wo) with cols[n, (c, i, j), (h, w)] =
-    xpad[n, c, h*sh + i*dh, w*sw + j*dw]. ``grid`` = (Ho, Wo) may ask for fewer windows than fit; ``scratch``
-    puts cols in scratch memory (a temporary)."""
-    kh, kw = kernel
-    sh, sw = stride
-    dh, dw = dilation
-    xpad = _pad_hw(x, pads, scratch="pad")
-    n, c, hp, wp = xpad.shape
-    ho, wo = grid or (_grid(hp, kh, sh, dh), _grid(wp, kw, sw, dw))
+def _conv_grid(hw, kernel, stride, pads, dilation):
+    """(Ho, Wo) of a convolution of an (H, W) input padded by ``pads``."""
+    return (_grid(hw[0] + pads[0] + pads[1], kernel[0], stride[0], dilation[0]),
+            _grid(hw[1] + pads[2] + pads[3], kernel[1], stride[1], dilation[1]))
+
+
+def _windows(xpad, kernel, stride, dilation, grid):
+    """The (N, C, kh, kw, Ho, Wo) strided view with view[n, c, i, j, h, w] = xpad[n, c, h*sh + i*dh, w*sw + j*dw]."""
     s0, s1, s2, s3 = xpad.strides
-    windows = xp.lib.stride_tricks.as_strided(
-        xpad, (n, c, kh, kw, ho, wo), (s0, s1, dh * s2, dw * s3, sh * s2, sw * s3), writeable=False)
-    shape = (n, c, kh, kw, ho, wo)
-    cols = _scratch("cols", shape, xpad.dtype) if scratch else xp.empty(shape, xpad.dtype)
-    _split_leading(lambda i: xp.copyto(cols[i], windows[i]), n, c, cols.size)
-    return cols.reshape(n, c * kh * kw, ho * wo), (ho, wo)
+    (sh, sw), (dh, dw) = stride, dilation
+    return xp.lib.stride_tricks.as_strided(xpad, xpad.shape[:2] + tuple(kernel) + tuple(grid),
+                                           (s0, s1, dh * s2, dw * s3, sh * s2, sw * s3), writeable=False)
+
+
+def _unfold(x, kernel, stride, pads, dilation, grid=None):
+    """im2col as a new array: x (N, C, H, W) -> (cols (N, C*kh*kw, Ho*Wo), (Ho, Wo)); ``grid`` may ask for fewer
+    windows than fit."""
+    grid = grid or _conv_grid(x.shape[2:], kernel, stride, pads, dilation)
+    windows = _windows(_pad_hw(x, pads, scratch="pad"), kernel, stride, dilation, grid)
+    cols = xp.empty(windows.shape, x.dtype)
+    xp.copyto(cols, windows)
+    n, c = x.shape[:2]
+    return cols.reshape(n, c * kernel[0] * kernel[1], grid[0] * grid[1]), grid
+
+
+_CHUNK_BYTES = 8 << 20      # im2col is built this much at a time, so it is still in cache when its GEMM reads it
+
+
+def _im2col_chunks(x, kernel, stride, pads, dilation, grid, samples_inner=False):
+    """Yield (batch slice, im2col of those samples) over x (N, C, H, W), a few samples at a time in scratch memory.
+
+    Each chunk is (m, C*kh*kw, Ho*Wo), or with ``samples_inner`` (C*kh*kw, m*Ho*Wo) for a GEMM that also sums over
+    the samples. A 1x1 stride-1 kernel's im2col is the image itself (no copy).
+    """
+    xpad = _pad_hw(x, pads, scratch="pad")
+    n, c = xpad.shape[:2]
+    rows, length = c * kernel[0] * kernel[1], grid[0] * grid[1]
+    windows = _windows(xpad, kernel, stride, dilation, grid)
+    step = max(1, _CHUNK_BYTES // max(1, rows * length * xpad.itemsize))
+    direct = tuple(kernel) == (1, 1) and stride == (1, 1) and tuple(grid) == xpad.shape[2:]
+    for lo in range(0, n, step):
+        hi = min(lo + step, n)
+        view = windows[lo:hi]
+        if samples_inner:
+            view = view.transpose(1, 2, 3, 0, 4, 5)
+            if direct and hi - lo == 1:
+                yield slice(lo, hi), xpad[lo].reshape(rows, length)
+                continue
+        elif direct:
+            yield slice(lo, hi), xpad[lo:hi].reshape(hi - lo, rows, length)
+            continue
+        cols = _scratch("cols", view.shape, xpad.dtype)
+        xp.copyto(cols, view)
+        yield slice(lo, hi), cols.reshape((rows, (hi - lo) * length) if samples_inner else (hi - lo, rows, length))
+
+
+def _fold_into(img, cols, kernel, stride, dilation, grid):
+    """col2im, the adjoint of im2col: add each column of cols (N, C*kh*kw, Ho*Wo) onto the padded image pixel
+    (N, C, Hp, Wp) it was copied from."""
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, grid
+    n, c = img.shape[:2]
+    c6 = cols.reshape(n, c, kh, kw, ho, wo)
+    for i in range(kh if ho and wo else 0):
+        rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
+        for j in range(kw):
+            img[:, :, rows, j * dw:j * dw + sw * (wo - 1) + 1:sw] += c6[:, :, i, j]
+
+
+def _crop(img, pads, out_hw):
+    top, _, left, _ = pads
+    if img.shape[2:] == tuple(out_hw):
+        return img
+    return xp.ascontiguousarray(img[:, :, top:top + out_hw[0], left:left + out_hw[1]])
 
 
 def _fold(cols, channels, out_hw, kernel, stride, pads, dilation, grid):
-    """col2im, the adjoint of ``_unfold``: sum each column back onto the pixel it was copied from."""
-    kh, kw = kernel
-    sh, sw = stride
-    dh, dw = dilation
+    """col2im as a new (N, C, H, W) array, the adjoint of ``_unfold``."""
     top, bottom, left, right = pads
-    h, w = out_hw
-    ho, wo = grid
-    n = cols.shape[0]
-    img = xp.zeros((n, channels, h + top + bottom, w + left + right), cols.dtype)
-    c6 = cols.reshape(n, channels, kh, kw, ho, wo)
-
-    def scatter(index):
-        dst, src = img[index], c6[index]
-        for i in range(kh):
-            rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
-            for j in range(kw):
-                dst[:, :, rows, j * dw:j * dw + sw * (wo - 1) + 1:sw] += src[:, :, i, j]
-
-    if ho > 0 and wo > 0:
-        _split_leading(scatter, n, channels, c6.size)
-    if top or bottom or left or right:
-        img = xp.ascontiguousarray(img[:, :, top:top + h, left:left + w])
-    return img
+    img = xp.zeros((cols.shape[0], channels, out_hw[0] + top + bottom, out_hw[1] + left + right), cols.dtype)
+    _fold_into(img, cols, kernel, stride, dilation, grid)
+    return _crop(img, pads, out_hw)
 
 
 def _group_matmul(a, b, groups, out=None):
@@ -177,23 +170,16 @@ def _group_matmul(a, b, groups, out=None):
     return xp.matmul(a, b.reshape(n, groups, k // groups, length), out=out).reshape(n, groups * a.shape[1], length)
 
 
-def _im2col(x, kernel, stride, pads, dilation, grid=None):
-    """The im2col matrix of ``x`` as a temporary: the image itself for a 1x1 kernel, else scratch memory."""
-    if tuple(kernel) == (1, 1) and stride == (1, 1):
-        xpad = _pad_hw(x, pads, scratch="pad")
-        if grid is None or tuple(grid) == xpad.shape[2:]:
-            n, c, hp, wp = xpad.shape
-            return xpad.reshape(n, c, hp * wp), (hp, wp)
-    return _unfold(x, kernel, stride, pads, dilation, grid, scratch=True)
-
-
-def _conv_gemm(x, weight, stride, pads, dilation, groups):
-    """Convolution (cross-correlation, as in torch) of x (N, C, H, W) with weight (O, C/G, kh, kw) -> (N, O, Ho, Wo)."""
+def _conv_gemm(x, weight, stride, pads, dilation, groups, grid=None):
+    """Convolution (cross-correlation, as in torch) of x (N, C, H, W) with weight (O, C/G, kh, kw) -> (N, O, Ho, Wo);
+    ``grid`` = (Ho, Wo) may ask for fewer output positions than fit."""
     n = x.shape[0]
     o, cg, kh, kw = weight.shape
-    cols, (ho, wo) = _im2col(x, (kh, kw), stride, pads, dilation)
+    ho, wo = grid = grid or _conv_grid(x.shape[2:], (kh, kw), stride, pads, dilation)
     y = xp.empty((n, o, ho, wo), xp.result_type(x, weight))     # owns its memory: no copy when it becomes a .grad
-    _group_matmul(weight.reshape(groups, o // groups, cg * kh * kw), cols, groups, out=y.reshape(n, o, ho * wo))
+    y3, wm = y.reshape(n, o, ho * wo), weight.reshape(groups, o // groups, cg * kh * kw)
+    for batch, cols in _im2col_chunks(x, (kh, kw), stride, pads, dilation, grid):
+        _group_matmul(wm, cols, groups, out=y3[batch])
     return y
 
 
@@ -213,28 +199,32 @@ def _conv_transpose_gemm(g, weight, out_hw, stride, pads, dilation, groups):
         top, left = dh * (kh - 1) - pads[0], dw * (kw - 1) - pads[2]
         adj_pads = (top, h + dh * (kh - 1) - ho - top, left, w + dw * (kw - 1) - wo - left)
         return _conv_gemm(g, flipped, (1, 1), adj_pads, dilation, groups)
+    # Otherwise: cols = W^T g, then col2im, a chunk of samples at a time.
+    top, bottom, left, right = pads
+    img = xp.zeros((n, groups * cg, h + top + bottom, w + left + right), xp.result_type(g, weight))
     a = weight.reshape(groups, o // groups, cg * kh * kw).transpose(0, 2, 1)
-    cols = _scratch("cols", (n, groups * cg * kh * kw, ho * wo), g.dtype)
-    _group_matmul(a, g.reshape(n, o, ho * wo), groups, out=cols)
-    return _fold(cols, groups * cg, out_hw, (kh, kw), stride, pads, dilation, (ho, wo))
-
-
-_WGRAD_CHUNK = 1 << 22      # elements of the per-sample partial weight gradients held at once
-
-
-def _weight_grad(g, cols, groups):
-    """Weight gradient of ``_conv_gemm``: sum over the batch of g[n] @ cols[n].T, per group -> (G, O/G, C/G*K)."""
-    n, o = g.shape[:2]
-    length = cols.shape[-1]
-    gm = g.reshape(n, groups, o // groups, length)
-    ct = cols.reshape(n, groups, cols.shape[1] // groups, length).transpose(0, 1, 3, 2)
-    step = max(1, _WGRAD_CHUNK // max(1, o * ct.shape[-1]))
-    total = None
+    g3, rows = g.reshape(n, o, ho * wo), groups * cg * kh * kw
+    step = max(1, _CHUNK_BYTES // max(1, rows * ho * wo * img.itemsize))
     for lo in range(0, n, step):
-        part = xp.matmul(gm[lo:lo + step], ct[lo:lo + step]).sum(axis=0)
-        total = part if total is None else total + part
-    if total is None:
-        total = xp.zeros((groups, o // groups, ct.shape[-1]), g.dtype)
+        hi = min(lo + step, n)
+        cols = _scratch("cols", (hi - lo, rows, ho * wo), img.dtype)
+        _group_matmul(a, g3[lo:hi], groups, out=cols)
+        _fold_into(img[lo:hi], cols, (kh, kw), stride, dilation, (ho, wo))
+    return _crop(img, pads, out_hw)
+
+
+def _weight_grad(g, x, kernel, stride, pads, dilation, groups):
+    """Weight gradient of ``_conv_gemm`` from the output gradient g (N, O, Ho, Wo) and the input x: the sum over
+    samples and positions of g times the im2col of x, as (G, O/G, C/G*kh*kw); one GEMM per chunk of samples."""
+    n, o, ho, wo = g.shape
+    og, length = o // groups, ho * wo
+    total = xp.zeros((groups, og, x.shape[1] // groups * kernel[0] * kernel[1]), xp.result_type(g, x))
+    for batch, cols in _im2col_chunks(x, kernel, stride, pads, dilation, (ho, wo), samples_inner=True):
+        m = batch.stop - batch.start
+        gm = g[batch].reshape(m, o, length)
+        gm = gm[0] if m == 1 else gm.transpose(1, 0, 2).reshape(o, m * length)
+        total += xp.matmul(gm.reshape(groups, og, m * length),
+                           cols.reshape(groups, total.shape[2], m * length).transpose(0, 2, 1))
     return total
 
 
@@ -276,7 +266,7 @@ class Convolution(Op):
         needs = ctx.needs_input_grad
         if needs:
             ctx.geometry = (stride, pads, dilation, groups, one_d, batched)
-            ctx.grid, ctx.kernel, ctx.x_shape, ctx.w_shape = y.shape[2:], w4.shape[2:], x.shape, weight.shape
+            ctx.kernel, ctx.x_shape, ctx.w_shape = w4.shape[2:], x.shape, weight.shape
             ctx.save_for_backward(x if needs[1] else None, weight if needs[0] else None)
         return _from_4d(y, one_d, batched)
 
@@ -288,9 +278,8 @@ class Convolution(Op):
         g = grad.reshape(_as_4d(grad.shape, one_d, batched))
         gx = gw = gb = None
         if needs[1]:
-            cols, _ = _im2col(x.reshape(_as_4d(x.shape, one_d, batched)), ctx.kernel, stride, pads, dilation,
-                              grid=ctx.grid)
-            gw = _weight_grad(g, cols, groups).reshape(ctx.w_shape)
+            x4 = x.reshape(_as_4d(x.shape, one_d, batched))
+            gw = _weight_grad(g, x4, ctx.kernel, stride, pads, dilation, groups).reshape(ctx.w_shape)
         if needs[0]:
             w4 = weight.reshape(_as_4d(weight.shape, one_d, True))
             x_hw = _as_4d(ctx.x_shape, one_d, batched)[2:]
@@ -326,16 +315,12 @@ class ConvolutionTranspose(Op):
         w4 = weight.reshape(_as_4d(weight.shape, one_d, True))
         x_shape4 = _as_4d(ctx.x_shape, one_d, batched)
         gx = gw = gb = None
-        if needs[0] or needs[1]:
-            # Both gradients come from the im2col of the output gradient, on the input's grid of windows.
-            cols, _ = _im2col(g, w4.shape[2:], stride, pads, dilation, grid=x_shape4[2:])
-            c_in = w4.shape[0]
-            if needs[0]:
-                a = w4.reshape(groups, c_in // groups, cols.shape[1] // groups)
-                gx = _group_matmul(a, cols, groups).reshape(ctx.x_shape)
-            if needs[1]:
-                x4 = x.reshape(x_shape4)
-                gw = _weight_grad(x4, cols, groups).reshape(weight.shape)
+        # Both gradients are those of a convolution of g with w whose output is x: on x's grid of windows.
+        if needs[0]:
+            gx = _reshaped(_conv_gemm(g, w4, stride, pads, dilation, groups, x_shape4[2:]), ctx.x_shape)
+        if needs[1]:
+            gw = _weight_grad(x.reshape(x_shape4), g, w4.shape[2:], stride, pads, dilation, groups)
+            gw = gw.reshape(weight.shape)
         if needs[2]:
             gb = g.sum(axis=(0, 2, 3))
         return gx, gw, gb

@@ -3,8 +3,9 @@
 Layout is torch's (N, C, *spatial); 1-d pooling runs as 2-d pooling with a height of 1 and unbatched input as a
 batch of one (the helpers of ``lamina.ops.conv``). Pooling builds one strided window view of the padded input and
 reduces it; max pooling keeps the flat index of each maximum (torch's ``return_indices``) and its backward sends
-each output gradient to that input element. Adaptive pooling and interpolation are separable: along each spatial
-axis, an output element is a fixed combination of input elements, so both directions are per-axis products.
+each output gradient to that input element. Adaptive average pooling and interpolation are separable: along each
+spatial axis an output element is a fixed combination of input elements, so forward and backward are per-axis
+products (a window matrix, or an index/weight gather whose adjoint is a segment sum).
 """
 import math
 
@@ -12,9 +13,7 @@ from lamina.autograd import Op
 from lamina.backend import xp
 from lamina.errors import ArgumentError, DTypeError, ShapeError
 from lamina.ops._util import as_tensor_arg
-from lamina.ops.conv import (
-    _as_4d, _check_input, _from_4d, _int_args, _is_int, _lift, _pad_hw, _show,
-)
+from lamina.ops.conv import _as_4d, _check_input, _from_4d, _int_args, _is_int, _lift, _pad_hw, _show
 
 
 # ---- window geometry -------------------------------------------------------------------------------------------
@@ -60,10 +59,8 @@ class MaxPool(Op):
         out_hw = tuple(_pool_out(*a, ceil_mode) for a in zip((h, w), kernel, stride, padding, dilation))
         pads = _window_pads((h, w), kernel, stride, padding, dilation, out_hw)
         xpad = _pad_hw(x4, pads, scratch="pad", value=_lowest(x.dtype))
-        flat = _windows(xpad, kernel, stride, dilation, out_hw).reshape(n, c, *out_hw, kernel[0] * kernel[1])
-        arg = flat.argmax(axis=-1)
-        values = xp.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
-        index = _flat_index(arg, (h, w), kernel, stride, padding, dilation, out_hw)
+        values, arg = _window_max([xpad[:, :, rows, cols] for rows, cols in _offsets(kernel, stride, out_hw, dilation)])
+        index = _flat_index(arg, (h, w), kernel, stride, padding, dilation, out_hw, pads)
         ctx.x_shape, ctx.layout = x.shape, (one_d, batched)
         ctx.save_for_backward(index)
         return _from_4d(values, one_d, batched), _from_4d(index, one_d, batched)
@@ -74,23 +71,45 @@ class MaxPool(Op):
         return _scatter_to_planes(grad, index, ctx.x_shape, *ctx.layout)
 
 
-def _flat_index(arg, size_hw, kernel, stride, padding, dilation, out_hw):
-    """Turn window offsets (kh*kw) into torch's flat indices h*W + w of the input plane."""
+def _window_max(candidates):
+    """Elementwise max over same-shaped arrays in torch's scan order, and the position of each winner: the first
+    maximum, or the last NaN (torch's ``val > max || isnan(val)`` rule)."""
+    best = xp.array(candidates[0])
+    for v in candidates[1:]:
+        xp.maximum(best, v, out=best)           # NaN-propagating, like torch
+    if best.dtype.kind == "f" and xp.isnan(best).any():
+        best = xp.array(candidates[0])
+        arg = xp.zeros(best.shape, xp.int64)
+        for k, v in enumerate(candidates[1:], 1):
+            wins = (v > best) | xp.isnan(v)
+            xp.copyto(best, v, where=wins)
+            xp.copyto(arg, k, where=wins)
+        return best, arg
+    arg = xp.full(best.shape, len(candidates) - 1, xp.int64)
+    for k in range(len(candidates) - 2, -1, -1):     # backwards, so the first maximum is the one kept
+        xp.copyto(arg, k, where=candidates[k] == best)
+    return best, arg
+
+
+def _flat_index(arg, size_hw, kernel, stride, padding, dilation, out_hw, pads):
+    """Turn window positions (i*kw + j) into torch's flat indices h*W + w of the input plane."""
     (h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = size_hw, kernel, stride, padding, dilation
     ho, wo = out_hw
-    rows = xp.arange(ho)[:, None] * sh - ph + (arg // kw) * dh
-    cols = xp.arange(wo) * sw - pw + (arg % kw) * dw
-    # A window holding only padding-level values (e.g. all -inf) may pick a padding cell; torch then reports the
-    # first cell of the window inside the input.
-    first_row = xp.arange(ho)[:, None] * sh - ph
-    first_row = xp.where(first_row < 0, first_row + (-first_row + dh - 1) // dh * dh, first_row)
+    first_row = xp.arange(ho) * sh - ph
     first_col = xp.arange(wo) * sw - pw
-    first_col = xp.where(first_col < 0, first_col + (-first_col + dw - 1) // dw * dw, first_col)
-    outside = (rows < 0) | (rows >= h) | (cols < 0) | (cols >= w)
-    if outside.any():
-        rows = xp.where(outside, first_row, rows)
-        cols = xp.where(outside, first_col, cols)
-    return (rows * w + cols).astype(xp.int64)
+    within = (xp.arange(kh)[:, None] * dh * w + xp.arange(kw) * dw).ravel()
+    index = xp.take(within, arg) + (first_row[:, None] * w + first_col)
+    if any(pads):
+        # A window holding only padding-level values (e.g. all -inf) may pick a padding cell; torch then reports
+        # the first cell of the window inside the input.
+        rows = first_row[:, None] + (arg // kw) * dh
+        cols = first_col + (arg % kw) * dw
+        outside = (rows < 0) | (rows >= h) | (cols < 0) | (cols >= w)
+        if outside.any():
+            top = xp.where(first_row < 0, first_row + (-first_row + dh - 1) // dh * dh, first_row)
+            left = xp.where(first_col < 0, first_col + (-first_col + dw - 1) // dw * dw, first_col)
+            index = xp.where(outside, top[:, None] * w + left, index)
+    return index.astype(xp.int64, copy=False)
 
 
 def _scatter_to_planes(grad, index4, x_shape, one_d, batched):
@@ -143,10 +162,10 @@ class AvgPool(Op):
         return gx[:, :, top:top + h, left:left + w].reshape(x_shape)
 
 
-def _offsets(kernel, stride, out_hw):
-    """For each kernel offset (i, j), the strided (rows, cols) slices of the padded input it reads."""
-    (kh, kw), (sh, sw), (ho, wo) = kernel, stride, out_hw
-    return [(slice(i, i + sh * (ho - 1) + 1, sh), slice(j, j + sw * (wo - 1) + 1, sw))
+def _offsets(kernel, stride, out_hw, dilation=(1, 1)):
+    """For each kernel offset (i, j), row-major, the strided (rows, cols) slices of the padded input it reads."""
+    (kh, kw), (sh, sw), (ho, wo), (dh, dw) = kernel, stride, out_hw, dilation
+    return [(slice(i * dh, i * dh + sh * (ho - 1) + 1, sh), slice(j * dw, j * dw + sw * (wo - 1) + 1, sw))
             for i in range(kh) for j in range(kw)]
 
 
@@ -182,37 +201,56 @@ def _adaptive_bounds(size, out):
 
 
 class AdaptiveAvgPool(Op):
-    """Adaptive average pooling of the trailing spatial dims: per axis, a 0/1 window matrix, then a divide."""
+    """Adaptive average pooling of the trailing spatial dims: per axis a window sum, then one divide."""
 
     @staticmethod
     def forward(ctx, x, out_size):
-        spatial = x.shape[x.ndim - len(out_size):]
-        mats, counts = _adaptive_avg_matrices(spatial, out_size, x.dtype)
+        lead = x.ndim - len(out_size)
+        spatial = x.shape[lead:]
         y = x
-        for k, m in enumerate(mats):
-            y = _axis_matmul(y, m, x.ndim - len(out_size) + k)
+        for k, (size, out) in enumerate(zip(spatial, out_size)):
+            y = _window_sum(y, lead + k, size, out)
         ctx.sizes = (spatial, out_size)
-        return y / counts
+        return y / _window_counts(spatial, out_size, x.dtype)
 
     @staticmethod
     def backward(ctx, grad):
-        mats, counts = _adaptive_avg_matrices(*ctx.sizes, grad.dtype)
-        g = grad / counts
-        for k, m in enumerate(mats):
-            g = _axis_matmul(g, m.T, g.ndim - len(mats) + k)
+        spatial, out_size = ctx.sizes
+        g = grad / _window_counts(spatial, out_size, grad.dtype)
+        lead = g.ndim - len(out_size)
+        for k, (size, out) in enumerate(zip(spatial, out_size)):
+            g = _window_sum_adjoint(g, lead + k, size, out)
         return g
 
 
-def _adaptive_avg_matrices(spatial, out_size, dtype):
-    """Per axis, the 0/1 (out, in) matrix of the adaptive windows; and the window sizes' outer product."""
-    mats, counts = [], None
+def _window_sum(x, axis, size, out):
+    """Sum ``x`` over the adaptive windows along ``axis``: a reshape when they tile the axis, else a 0/1 matrix."""
+    if out and size % out == 0:
+        return x.reshape(x.shape[:axis] + (out, size // out) + x.shape[axis + 1:]).sum(axis=axis + 1)
+    return _axis_matmul(x, _window_matrix(size, out, x.dtype), axis)
+
+
+def _window_sum_adjoint(g, axis, size, out):
+    if out and size % out == 0:
+        return xp.repeat(g, size // out, axis=axis)
+    return _axis_matmul(g, _window_matrix(size, out, g.dtype).T, axis)
+
+
+def _window_matrix(size, out, dtype):
+    """The (out, size) 0/1 matrix of torch's adaptive windows along one axis."""
+    start, end = _adaptive_bounds(size, out)
+    pos = xp.arange(size)
+    return ((pos >= start[:, None]) & (pos < end[:, None])).astype(dtype)
+
+
+def _window_counts(spatial, out_size, dtype):
+    """Outer product of the window lengths along each axis: the divisor of each output."""
+    counts = None
     for size, out in zip(spatial, out_size):
         start, end = _adaptive_bounds(size, out)
-        pos = xp.arange(size)
-        mats.append(((pos >= start[:, None]) & (pos < end[:, None])).astype(dtype))
         n = (end - start).astype(dtype)
         counts = n if counts is None else counts[..., None] * n
-    return mats, counts
+    return counts
 
 
 class AdaptiveMaxPool(Op):
@@ -227,13 +265,10 @@ class AdaptiveMaxPool(Op):
             values, index = xp.empty((n, c, ho, wo), x.dtype), xp.empty((n, c, ho, wo), xp.int64)
         else:
             idx_h, idx_w = _adaptive_gather(h, ho), _adaptive_gather(w, wo)
-            # (N, C, Ho, kh, W) -> (N, C, Ho, kh, Wo, kw) -> (N, C, Ho, Wo, kh*kw); windows shorter than the
-            # longest repeat their last element, which never changes the first maximum.
-            win = x4[:, :, idx_h][..., idx_w].transpose(0, 1, 2, 4, 3, 5)
-            win = win.reshape(n, c, ho, wo, idx_h.shape[1] * idx_w.shape[1])
-            arg = win.argmax(axis=-1)
-            values = xp.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
-            kw = idx_w.shape[1]
+            kh, kw = idx_h.shape[1], idx_w.shape[1]
+            # Windows shorter than the longest repeat their last element, which never changes the winner.
+            rows = [xp.take(x4, idx_h[:, a], axis=2) for a in range(kh)]
+            values, arg = _window_max([xp.take(r, idx_w[:, b], axis=3) for r in rows for b in range(kw)])
             rows = idx_h[xp.arange(ho)[:, None], arg // kw]
             cols = idx_w[xp.arange(wo), arg % kw]
             index = (rows * w + cols).astype(xp.int64)
@@ -292,13 +327,23 @@ class Resample(Op):
 
 
 def _segment_sum(g, index, axis, size):
-    """out[..., i, ...] = sum of g[..., o, ...] over the o with index[o] == i (``index`` non-decreasing)."""
+    """out[..., i, ...] = sum of g[..., o, ...] over the o with index[o] == i, along ``axis`` (the adjoint of
+    ``take(x, index, axis)``). ``index`` never decreases."""
+    out_len = g.shape[axis]
+    if out_len and out_len % size == 0 and xp.array_equal(index, xp.arange(out_len) // (out_len // size)):
+        # every input repeated r times (nearest upsampling by an integer factor): sum the repeats
+        r = out_len // size
+        return g.reshape(g.shape[:axis] + (size, r) + g.shape[axis + 1:]).sum(axis=axis + 1)
+    if axis == g.ndim - 1 and size * out_len <= 1 << 14:
+        # along the last axis slices are strided: one small GEMM with the 0/1 matrix instead
+        onehot = (xp.arange(size)[:, None] == index[None, :]).astype(g.dtype)
+        return _axis_matmul(g, onehot, axis)
     shape = list(g.shape)
     shape[axis] = size
     out = xp.zeros(shape, g.dtype)
-    if index.size:
-        starts = xp.flatnonzero(xp.diff(index, prepend=-1))
-        out[(slice(None),) * axis + (index[starts],)] = xp.add.reduceat(g, starts, axis=axis)
+    lead = (slice(None),) * axis
+    for o, i in enumerate(index.tolist()):
+        out[lead + (i,)] += g[lead + (o,)]
     return out
 
 

@@ -94,8 +94,20 @@ def test_conv2d_in_place_change_of_input_is_caught():
         y.sum().backward()
 
 
+@pytest.mark.parametrize("chunk", [1, 3 * 27 * 16 * 4])     # one sample, or a few, per im2col chunk
+@pytest.mark.parametrize("fn, w_shape", [
+    (lambda lib, x, w: lib.nn.functional.conv2d(x, w, padding=1), (4, 3, 3, 3)),
+    (lambda lib, x, w: lib.nn.functional.conv2d(x, w, stride=2, groups=3), (6, 1, 3, 3)),
+    (lambda lib, x, w: lib.nn.functional.conv2d(x, w), (4, 3, 1, 1)),
+    (lambda lib, x, w: lib.nn.functional.conv_transpose2d(x, w, stride=2, output_padding=1), (3, 2, 3, 3)),
+    (lambda lib, x, w: lib.nn.functional.conv_transpose2d(x, w, padding=1), (3, 2, 3, 3)),
+])
+def test_im2col_in_chunks_of_samples(monkeypatch, chunk, fn, w_shape):
+    monkeypatch.setattr(lamina.ops.conv, "_CHUNK_BYTES", chunk)
+    check_op(fn, rand(5, 3, 4, 4), rand(*w_shape), gradcheck=False, **CONV_TOL)
+
+
 def test_conv2d_big_batch_matches_torch():
-    # Past the parallel-copy threshold: im2col and col2im run on several threads.
     x, w = rand(8, 16, 20, 20), rand(8, 16, 3, 3)
     check_op(_conv2d(padding=1, stride=2), x, w, gradcheck=False, **CONV_TOL)
     check_op(_conv2d(padding=1), x, w, gradcheck=False, **CONV_TOL)

@@ -38,10 +38,13 @@ def test_max_pool_unbatched_and_top_level():
     check_op(lambda lib, x: lib.max_pool1d_with_indices(x, 2), rand(2, 3, 8))
 
 
-def test_max_pool_ties_pick_the_first_and_nan_wins():
-    x = np.zeros((1, 1, 4, 4), np.float32)
+def test_max_pool_ties_pick_the_first_and_the_last_nan_wins():
+    x = np.zeros((1, 1, 4, 6), np.float32)
     x[0, 0, 1, 1] = np.nan
+    x[0, 0, 0, 2] = x[0, 0, 1, 3] = np.nan        # two NaNs in one window: torch reports the last
+    x[0, 0, 2:, 4:] = 1.0                         # a tie: the first maximum
     check_op(lambda lib, x: lib.nn.functional.max_pool2d(x, 2, return_indices=True), x, grad=False)
+    check_op(lambda lib, x: lib.nn.functional.adaptive_max_pool2d(x, (3, 4), return_indices=True), x, grad=False)
 
 
 def test_max_pool_all_minus_inf_window_points_inside_the_input():
