@@ -59,7 +59,7 @@ class ParityNet(nn.Module):
         return self.readout(states)
 
 
-def train_torch_style(x, y, x_test, y_test, epochs, quick):
+def train_torch_style(x, y, x_test, epochs, quick):
     model = ParityNet()
     optimizer = lamina.optim.Adam(model.parameters(), lr=1e-2)
     loader = DataLoader(TensorDataset(lamina.tensor(x), lamina.tensor(y)), batch_size=64, shuffle=True)
@@ -110,7 +110,7 @@ class KerasMinimalGRUCell(keras.Layer):
         return {**super().get_config(), "units": self.units}
 
 
-def train_keras_style(x, y, x_test, y_test, epochs, quick):
+def train_keras_style(x, y, x_test, epochs, quick):
     inputs = keras.Input(shape=(x.shape[1], 1))
     states = layers.RNN(KerasMinimalGRUCell(16), return_sequences=True)(inputs)   # (N, T, 16)
     outputs = layers.Dense(2)(states)                                            # logits (N, T, 2)
@@ -144,9 +144,9 @@ def main(epochs=20, out="out", quick=False, length=16):
     x, y = parity_data(256 if quick else 2000, length, seed=1)
     x_test, y_test = parity_data(128 if quick else 500, length, seed=2)
 
-    torch_model, torch_predicted = train_torch_style(x, y, x_test, y_test, epochs, quick)
+    torch_model, torch_predicted = train_torch_style(x, y, x_test, epochs, quick)
     print(torch_model)
-    keras_model, keras_predicted = train_keras_style(x, y, x_test, y_test, epochs, quick)
+    keras_model, keras_predicted = train_keras_style(x, y, x_test, epochs, quick)
     keras_model.summary()
 
     os.makedirs(out, exist_ok=True)

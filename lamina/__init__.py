@@ -69,6 +69,8 @@ from lamina.ops.nn import (
 )
 from lamina.ops.normalization import group_norm, layer_norm, rms_norm
 # --- loss ---
+# None: torch.kl_div, torch.poisson_nll_loss, ... are ATen bindings with integer reduction codes; the losses
+# live in lamina.nn.functional with torch.nn.functional's signatures.
 
 # --- serialization ---
 from lamina.serialization import save, load
