@@ -57,46 +57,83 @@ def _affine_grads(ctx, grad, xhat, weight, first_weight_input, shape, axes):
 
 # ---- batch norm ---------------------------------------------------------------------------------------------
 
+def _channel_sum(a3):
+    """Per-channel sum of an (N, C, L) array: a matrix-vector product with ones runs ~3x faster than ``sum``
+    over the non-adjacent axes (0, 2)."""
+    if a3.shape[2] == 1:
+        return a3[:, :, 0].sum(axis=0)
+    return (a3 @ xp.ones(a3.shape[2], a3.dtype)).sum(axis=0)
+
+
+def _channel_dot(a3, b3):
+    """Per-channel sum of a3 * b3 over (N, L), without the product as a temporary."""
+    return xp.einsum("ncl,ncl->c", a3, b3)
+
+
 class BatchNorm(Op):
-    """Standardize over every dim but the channel (dim 1) with batch statistics (training) or running ones."""
+    """Standardize over every dim but the channel (dim 1) with batch statistics (training) or running ones.
+
+    Works on the input viewed as (N, C, L), with the per-channel statistics as (C,) vectors. Fused for speed: the
+    forward is one centred copy scaled in place; the backward of ``y = w * xhat + b`` in training is
+    ``dx = w * invstd * (g - mean(g) - xhat * mean(g * xhat))``, from two per-channel reductions of g.
+    """
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean=None, running_var=None, training=False, momentum=0.1,
                 eps=1e-5):
-        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-        axes = (0,) + tuple(range(2, x.ndim))
-        count = x.size // x.shape[1] if x.shape[1] else 0
+        n, c = x.shape[:2]
+        x3 = x.reshape(n, c, x.size // (n * c) if n * c else 0)
+        count = n * x3.shape[2]
         if training:
-            mean, var, centered = _moments(x, axes)
+            # centred on each channel's first value first: a constant channel is then exactly 0 and data far
+            # from zero keeps its precision
+            centered = x3 - x3[:1, :, :1]
+            shifted_mean = _channel_sum(centered) / count
+            centered -= shifted_mean[:, None]
+            var = _channel_dot(centered, centered) / count
+            mean = x3[0, :, 0] + shifted_mean
             if running_mean is not None:
                 running_mean *= 1.0 - momentum
-                running_mean += momentum * mean.reshape(-1)
+                running_mean += momentum * mean
             if running_var is not None:
                 # the running variance is the unbiased one, as in torch
                 running_var *= 1.0 - momentum
-                running_var += (momentum * count / (count - 1)) * var.reshape(-1)
+                running_var += (momentum * count / (count - 1)) * var
         else:
-            mean, var = running_mean.reshape(shape).copy(), running_var.reshape(shape)
-            centered = x - mean
+            mean, var = running_mean.copy(), running_var
+            centered = x3 - mean[:, None]
         invstd = 1.0 / xp.sqrt(var + eps)
-        xhat = centered
-        xhat *= invstd
-        ctx.training, ctx.count, ctx.shape, ctx.axes = training, count, shape, axes
-        ctx.has_bias, ctx.bias_shape = bias is not None, None if bias is None else bias.shape
+        centered *= (invstd if weight is None else invstd * weight.reshape(-1))[:, None]
+        if bias is not None:
+            centered += bias.reshape(-1)[:, None]
+        ctx.training, ctx.count, ctx.bias_shape = training, count, None if bias is None else bias.shape
         ctx.save_for_backward(x, mean, invstd, weight)
-        return _affine(xhat, weight, bias, shape)
+        return centered.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, grad):
         x, mean, invstd, weight = ctx.saved_tensors
-        xhat = (x - mean) * invstd
-        gxhat, gw, gb = _affine_grads(ctx, grad, xhat, weight, 1, ctx.shape, ctx.axes)
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        n, c = x.shape[:2]
+        g3 = grad.reshape(n, c, x.size // (n * c) if n * c else 0)
+        scale = invstd if weight is None else invstd * weight.reshape(-1)
+        centered = None
+        if (weight is not None and need_w) or (need_x and ctx.training):
+            centered = x.reshape(g3.shape) - mean[:, None]
+            g_centered = _channel_dot(g3, centered)          # sum(g * (x - mean)) = sum(g * xhat) / invstd
+        g_sum = _channel_sum(g3) if need_b or (need_x and ctx.training) else None
+        gw = (g_centered * invstd).reshape(weight.shape) if weight is not None and need_w else None
+        gb = g_sum.reshape(ctx.bias_shape) if need_b else None
         gx = None
-        if ctx.needs_input_grad[0]:
+        if need_x:
             if ctx.training:
-                gx = _standardize_backward(gxhat, xhat, invstd, ctx.axes)
+                gx = g3 - (g_sum / ctx.count)[:, None]
+                gx *= scale[:, None]
+                centered *= (scale * invstd * invstd * g_centered / ctx.count)[:, None]
+                gx -= centered
             else:
-                gx = gxhat * invstd
+                gx = g3 * scale[:, None]
+            gx = gx.reshape(x.shape)
         return gx, gw, gb
 
 

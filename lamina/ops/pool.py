@@ -13,7 +13,7 @@ from lamina.autograd import Op
 from lamina.backend import xp
 from lamina.errors import ArgumentError, DTypeError, ShapeError
 from lamina.ops._util import as_tensor_arg
-from lamina.ops.conv import _as_4d, _check_input, _from_4d, _int_args, _is_int, _lift, _pad_hw, _show
+from lamina.ops.conv import _as_4d, _check_input, _crop, _from_4d, _int_args, _is_int, _lift, _pad_hw, _show
 
 
 # ---- window geometry -------------------------------------------------------------------------------------------
@@ -50,65 +50,110 @@ def _lowest(dtype):
 # ---- operators ----------------------------------------------------------------------------------------------------
 
 class MaxPool(Op):
-    """2-d max pooling (1-d as height 1); returns (values, flat indices into each input plane)."""
+    """2-d max pooling (1-d as height 1); returns the values and, with ``return_indices``, the flat index of each
+    maximum in its input plane.
+
+    Backward scatters through the winner's position in its window (one small int per output): for a fixed window
+    offset the outputs map to distinct input cells, so each offset is one masked add into a strided slice.
+    """
 
     @staticmethod
-    def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode, one_d, batched):
+    def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode, one_d, batched, return_indices=False):
         x4 = x.reshape(_as_4d(x.shape, one_d, batched))
         n, c, h, w = x4.shape
         out_hw = tuple(_pool_out(*a, ceil_mode) for a in zip((h, w), kernel, stride, padding, dilation))
         pads = _window_pads((h, w), kernel, stride, padding, dilation, out_hw)
         xpad = _pad_hw(x4, pads, scratch="pad", value=_lowest(x.dtype))
-        values, arg = _window_max([xpad[:, :, rows, cols] for rows, cols in _offsets(kernel, stride, out_hw, dilation)])
-        index = _flat_index(arg, (h, w), kernel, stride, padding, dilation, out_hw, pads)
+        offsets = _offsets(kernel, stride, out_hw, dilation)
+        values, arg = _window_max([xpad[:, :, rows, cols] for rows, cols in offsets])
+        geometry = ((h, w), kernel, stride, padding, dilation, out_hw)
+        outside = _outside(arg, *geometry) if any(pads) else None
+        index = _flat_index(arg, *geometry, outside) if return_indices or outside is not None else None
         ctx.x_shape, ctx.layout = x.shape, (one_d, batched)
-        ctx.save_for_backward(index)
-        return _from_4d(values, one_d, batched), _from_4d(index, one_d, batched)
+        if outside is None:
+            ctx.offsets, ctx.pads = offsets, pads
+            ctx.disjoint = all(s >= d * (k - 1) + 1 for s, d, k in zip(stride, dilation, kernel))
+            ctx.save_for_backward(arg)
+        else:                                   # a winner in the padding: torch's index says where its grad goes
+            ctx.offsets = None
+            ctx.save_for_backward(index)
+        values = _from_4d(values, one_d, batched)
+        return (values, _from_4d(index, one_d, batched)) if return_indices else values
 
     @staticmethod
-    def backward(ctx, grad, _grad_index):
-        (index,) = ctx.saved_tensors
-        return _scatter_to_planes(grad, index, ctx.x_shape, *ctx.layout)
+    def backward(ctx, grad, _grad_index=None):
+        (saved,) = ctx.saved_tensors
+        one_d, batched = ctx.layout
+        if ctx.offsets is None:
+            return _scatter_to_planes(grad, saved, ctx.x_shape, one_d, batched)
+        n, c, h, w = _as_4d(ctx.x_shape, one_d, batched)
+        top, bottom, left, right = ctx.pads
+        g4 = grad.reshape(saved.shape)
+        gx = xp.zeros((n, c, h + top + bottom, w + left + right), grad.dtype)
+        # Multiplying by the 0/1 mask is ~10x faster than a masked ufunc (out=, where=) but turns an inf or NaN
+        # gradient into NaN in the cells that lost; it writes, not adds, so it also needs disjoint windows.
+        multiply = ctx.disjoint and xp.isfinite(g4).all()
+        for k, (rows, cols) in enumerate(ctx.offsets):
+            cells = gx[:, :, rows, cols]
+            if multiply:
+                xp.multiply(g4, saved == k, out=cells)
+            else:
+                cells += xp.where(saved == k, g4, 0)
+        return _crop(gx, ctx.pads, (h, w)).reshape(ctx.x_shape)
 
 
 def _window_max(candidates):
-    """Elementwise max over same-shaped arrays in torch's scan order, and the position of each winner: the first
-    maximum, or the last NaN (torch's ``val > max || isnan(val)`` rule)."""
+    """Elementwise max over same-shaped arrays in torch's scan order, and the position of each winner (the
+    smallest unsigned int type that holds it): the first maximum, or the last NaN (torch's
+    ``val > max || isnan(val)`` rule)."""
     best = xp.array(candidates[0])
+    position = xp.min_scalar_type(len(candidates) - 1)
     for v in candidates[1:]:
         xp.maximum(best, v, out=best)           # NaN-propagating, like torch
     if best.dtype.kind == "f" and xp.isnan(best).any():
         best = xp.array(candidates[0])
-        arg = xp.zeros(best.shape, xp.int64)
+        arg = xp.zeros(best.shape, position)
         for k, v in enumerate(candidates[1:], 1):
             wins = (v > best) | xp.isnan(v)
             xp.copyto(best, v, where=wins)
             xp.copyto(arg, k, where=wins)
         return best, arg
-    arg = xp.full(best.shape, len(candidates) - 1, xp.int64)
-    for k in range(len(candidates) - 2, -1, -1):     # backwards, so the first maximum is the one kept
-        xp.copyto(arg, k, where=candidates[k] == best)
+    # the first maximum's position = how many candidates miss before it (unmasked ops: a masked copyto is ~5x slower)
+    missed = candidates[0] != best
+    arg = missed.astype(position)
+    for v in candidates[1:-1]:
+        missed &= v != best
+        arg += missed
     return best, arg
 
 
-def _flat_index(arg, size_hw, kernel, stride, padding, dilation, out_hw, pads):
-    """Turn window positions (i*kw + j) into torch's flat indices h*W + w of the input plane."""
-    (h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = size_hw, kernel, stride, padding, dilation
-    ho, wo = out_hw
-    first_row = xp.arange(ho) * sh - ph
-    first_col = xp.arange(wo) * sw - pw
+def _window_origins(kernel, stride, padding, out_hw):
+    """Input row and column of each window's top-left cell (negative inside the padding)."""
+    return xp.arange(out_hw[0]) * stride[0] - padding[0], xp.arange(out_hw[1]) * stride[1] - padding[1]
+
+
+def _outside(arg, size_hw, kernel, stride, padding, dilation, out_hw):
+    """Mask of the windows whose winner is a padding cell (a window holding only padding-level values, e.g. all
+    -inf), or None when there is none."""
+    (h, w), kw, (dh, dw) = size_hw, kernel[1], dilation
+    first_row, first_col = _window_origins(kernel, stride, padding, out_hw)
+    rows = first_row[:, None] + (arg // kw) * dh
+    cols = first_col + (arg % kw) * dw
+    outside = (rows < 0) | (rows >= h) | (cols < 0) | (cols >= w)
+    return outside if outside.any() else None
+
+
+def _flat_index(arg, size_hw, kernel, stride, padding, dilation, out_hw, outside=None):
+    """Turn window positions (i*kw + j) into torch's flat indices h*W + w of the input plane; where ``outside``,
+    torch reports the first cell of the window inside the input."""
+    (h, w), (kh, kw), (dh, dw) = size_hw, kernel, dilation
+    first_row, first_col = _window_origins(kernel, stride, padding, out_hw)
     within = (xp.arange(kh)[:, None] * dh * w + xp.arange(kw) * dw).ravel()
     index = xp.take(within, arg) + (first_row[:, None] * w + first_col)
-    if any(pads):
-        # A window holding only padding-level values (e.g. all -inf) may pick a padding cell; torch then reports
-        # the first cell of the window inside the input.
-        rows = first_row[:, None] + (arg // kw) * dh
-        cols = first_col + (arg % kw) * dw
-        outside = (rows < 0) | (rows >= h) | (cols < 0) | (cols >= w)
-        if outside.any():
-            top = xp.where(first_row < 0, first_row + (-first_row + dh - 1) // dh * dh, first_row)
-            left = xp.where(first_col < 0, first_col + (-first_col + dw - 1) // dw * dw, first_col)
-            index = xp.where(outside, top[:, None] * w + left, index)
+    if outside is not None:
+        top = xp.where(first_row < 0, first_row + (-first_row + dh - 1) // dh * dh, first_row)
+        left = xp.where(first_col < 0, first_col + (-first_col + dw - 1) // dw * dw, first_col)
+        index = xp.where(outside, top[:, None] * w + left, index)
     return index.astype(xp.int64, copy=False)
 
 
@@ -388,11 +433,12 @@ def _pool_args(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode)
     return input, batched, kernel, stride, padding, dilation
 
 
-def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode):
+def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     input, batched, kernel, stride, padding, dilation = _pool_args(op, nd, input, kernel_size, stride, padding,
                                                                    dilation, ceil_mode)
     return MaxPool.apply(input, kernel=_lift(kernel), stride=_lift(stride), padding=_lift(padding, 0),
-                         dilation=_lift(dilation), ceil_mode=bool(ceil_mode), one_d=nd == 1, batched=batched)
+                         dilation=_lift(dilation), ceil_mode=bool(ceil_mode), one_d=nd == 1, batched=batched,
+                         return_indices=bool(return_indices))
 
 
 def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
@@ -455,8 +501,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         >>> lamina.nn.functional.max_pool1d(lamina.tensor([[[1.0, 3.0, 2.0, 0.0]]]), 2)
         tensor([[[3., 2.]]])
     """
-    out, index = _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode)
-    return (out, index) if return_indices else out
+    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -471,20 +516,19 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     Example:
         >>> y, idx = lamina.nn.functional.max_pool2d(lamina.randn(1, 3, 8, 8), 2, return_indices=True)
     """
-    out, index = _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode)
-    return (out, index) if return_indices else out
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
 def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                             return_indices=False):
     """``max_pool1d`` that always returns (output, indices)."""
-    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode)
+    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
 def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                             return_indices=False):
     """``max_pool2d`` that always returns (output, indices)."""
-    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode)
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):

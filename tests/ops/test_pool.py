@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import lamina
+import torch
 from lamina import ArgumentError, DTypeError, ShapeError
 from tests.helpers import check_error, check_op, rand
 
@@ -20,9 +21,10 @@ MAX_CASES = [
 ]
 
 
+@pytest.mark.parametrize("return_indices", [True, False])
 @pytest.mark.parametrize("kw", MAX_CASES)
-def test_max_pool2d(kw):
-    check_op(lambda lib, x: lib.nn.functional.max_pool2d(x, return_indices=True, **kw), rand(*X2))
+def test_max_pool2d(kw, return_indices):
+    check_op(lambda lib, x: lib.nn.functional.max_pool2d(x, return_indices=return_indices, **kw), rand(*X2))
 
 
 @pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
@@ -51,6 +53,27 @@ def test_max_pool_all_minus_inf_window_points_inside_the_input():
     x = np.full((1, 1, 4, 4), -np.inf, np.float32)
     check_op(lambda lib, x: lib.nn.functional.max_pool2d(x, 3, stride=2, padding=1, dilation=1, return_indices=True),
              x, grad=False)
+
+
+def test_max_pool_grad_of_a_window_won_by_padding_goes_to_its_first_input_cell():
+    x = np.full((1, 2, 5, 5), -np.inf, np.float32)
+    x[0, 1, 2:, 2:] = rand(3, 3)                  # one channel with finite values, one all -inf
+    for return_indices in (True, False):
+        check_op(lambda lib, x: lib.nn.functional.max_pool2d(x, 3, stride=2, padding=1, return_indices=return_indices),
+                 x, gradcheck=False)
+
+
+@pytest.mark.parametrize("kw, out_hw", [(dict(kernel_size=2), 4), (dict(kernel_size=3, stride=1, padding=1), 8)])
+def test_max_pool_inf_and_nan_gradients_reach_only_the_winner(kw, out_hw):
+    x = rand(2, 3, 8, 8)
+    grad = np.ones((2, 3, out_hw, out_hw), np.float32)
+    grad[0, 0, 0, 0], grad[1, 2, 1, 1] = np.inf, np.nan
+    grads = []
+    for lib in (lamina, torch):
+        t = lib.tensor(x, requires_grad=True)
+        lib.nn.functional.max_pool2d(t, **kw).backward(lib.tensor(grad))
+        grads.append(np.asarray(t.grad.numpy()))
+    np.testing.assert_array_equal(grads[0], grads[1])
 
 
 def test_max_pool_integer():
