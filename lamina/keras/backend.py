@@ -175,8 +175,16 @@ def standardize_shape(shape):
 
 # ---- nested structures (lists, tuples, dicts) -----------------------------------------------------------------
 
+def sorted_keys(d):
+    """A dict's keys in the order Keras's ``tree`` flattens them: sorted (insertion order if not comparable)."""
+    try:
+        return sorted(d)
+    except TypeError:
+        return list(d)
+
+
 def flatten(structure):
-    """The leaves of a nest of lists, tuples and dicts, in order (dicts in insertion order)."""
+    """The leaves of a nest of lists, tuples and dicts, in order (dicts by sorted key, as Keras's ``tree``)."""
     if isinstance(structure, (list, tuple)):
         out = []
         for s in structure:
@@ -184,20 +192,21 @@ def flatten(structure):
         return out
     if isinstance(structure, dict):
         out = []
-        for s in structure.values():
-            out.extend(flatten(s))
+        for k in sorted_keys(structure):
+            out.extend(flatten(structure[k]))
         return out
     return [structure]
 
 
 def map_structure(fn, structure):
-    """The same nest with ``fn`` applied to each leaf (a namedtuple stays a plain tuple)."""
+    """The same nest with ``fn`` applied to each leaf (a namedtuple stays a plain tuple; leaves of a dict are
+    visited, and the new dict is made, in ``flatten``'s sorted key order)."""
     if isinstance(structure, list):
         return [map_structure(fn, s) for s in structure]
     if isinstance(structure, tuple):
         return tuple(map_structure(fn, s) for s in structure)
     if isinstance(structure, dict):
-        return {k: map_structure(fn, v) for k, v in structure.items()}
+        return {k: map_structure(fn, structure[k]) for k in sorted_keys(structure)}
     return fn(structure)
 
 
@@ -411,7 +420,7 @@ def map_shapes(fn, structure):
     if isinstance(structure, (list, tuple)):
         return type(structure)(map_shapes(fn, s) for s in structure)
     if isinstance(structure, dict):
-        return {k: map_shapes(fn, v) for k, v in structure.items()}
+        return {k: map_shapes(fn, structure[k]) for k in sorted_keys(structure)}
     return fn(structure)
 
 

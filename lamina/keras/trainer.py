@@ -29,7 +29,7 @@ from lamina.keras import callbacks as callbacks_module
 from lamina.keras import losses as losses_module
 from lamina.keras import metrics as metrics_module
 from lamina.keras import optimizers as optimizers_module
-from lamina.keras.backend import flatten, map_structure, pack_as, to_snake_case
+from lamina.keras.backend import flatten, map_structure, pack_as, sorted_keys, to_snake_case
 from lamina.tensor import Tensor
 
 __all__ = ["Trainer"]
@@ -345,7 +345,7 @@ def _to_numpy(value):
 def _flat_outputs(y_pred, output_names):
     """(flat outputs, their names or None each) of a model's prediction structure."""
     if isinstance(y_pred, dict):
-        keys = list(output_names) if output_names and set(output_names) == set(y_pred) else list(y_pred)
+        keys = list(output_names) if output_names and set(output_names) == set(y_pred) else sorted_keys(y_pred)
         return [y_pred[k] for k in keys], keys
     flat = flatten(y_pred)
     if output_names and len(output_names) == len(flat):

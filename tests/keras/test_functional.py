@@ -80,6 +80,24 @@ def test_dict_inputs_and_outputs():
     assert res["sum"].tolist() == [[5.0, 5.0]] and res["prod"].tolist() == [[6.0, 6.0]]
 
 
+def test_dicts_flatten_by_sorted_key_like_keras():
+    def build(lib, D):
+        a, b = lib.Input((3,), name="a"), lib.Input((2,), name="b")
+        h = lib.layers.Concatenate()([a, b])
+        return lib.Model({"b": b, "a": a}, {"zeta": D(1, name="zeta")(h), "alpha": D(2, name="alpha")(h)})
+
+    fresh()
+    theirs = build(real_keras, real_dense)
+    fresh()
+    ours = build(keras, Dense)
+    assert [x.name for x in ours.inputs] == [x.name for x in theirs.inputs] == ["a", "b"]
+    assert [layer.name for layer in ours.layers] == [layer.name for layer in theirs.layers]
+    assert ours.output_names == theirs.output_names == ["alpha", "zeta"]
+    data = {"a": rand(4, 3), "b": rand(4, 2)}
+    assert list(ours.predict(data, verbose=0)) == list(theirs.predict(data, verbose=0)) == ["alpha", "zeta"]
+    assert list(ours(data)) == ["alpha", "zeta"]
+
+
 def test_shared_layer_has_two_nodes_and_one_set_of_weights():
     a, b = keras.Input((3,), name="a"), keras.Input((3,), name="b")
     shared = Dense(2, name="shared")

@@ -83,6 +83,15 @@ def _dict_outputs(lib, D):
     return lib.Model(x, {"a": D(2, name="a")(x), "b": D(3, name="b")(x)})
 
 
+def _dict_unsorted(lib, D):
+    # Keras flattens dicts by sorted key: inputs "a" before "b" and layer "alpha" before "zeta".
+    a, b = lib.Input((3,), name="a"), lib.Input((2,), name="b")
+    h = D(4)(a)
+    h2 = D(4)(b)
+    s = real_keras.layers.Add()([h, h2]) if lib is real_keras else h + h2
+    return lib.Model({"b": b, "a": a}, {"zeta": D(1, name="zeta")(s), "alpha": D(2, name="alpha")(s)})
+
+
 def _subclassed_list(lib, D):
     class SubList(lib.Model):
         def __init__(self):
@@ -120,6 +129,7 @@ CASES = [
     ("nested functional expanded", _nested_functional, {"expand_nested": True}),
     ("long names wrap", _long_names, {"line_length": 60}),
     ("dict outputs", _dict_outputs, {}),
+    ("dict inputs and outputs in sorted key order", _dict_unsorted, {}),
     ("subclassed with a list of layers", _subclassed_list, {"show_trainable": True}),
 ]
 

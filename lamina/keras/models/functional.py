@@ -13,7 +13,7 @@ from lamina import dtypes as _dt
 from lamina.backend import xp
 from lamina.errors import ArgumentError, LaminaError
 from lamina.keras import saving
-from lamina.keras.backend import KerasTensor, flatten, pack_as
+from lamina.keras.backend import KerasTensor, flatten, pack_as, sorted_keys
 from lamina.keras.layers.input_layer import InputLayer
 from lamina.keras.models.model import Model
 from lamina.keras.node import name_symbolic_failure
@@ -127,7 +127,7 @@ class Functional(Model):
         """The inputs in the order of ``self.inputs``, from a single value, a list/tuple or a dict."""
         if isinstance(inputs, dict):
             if isinstance(self._inputs_struct, dict):
-                keys = list(self._inputs_struct)
+                keys = sorted_keys(self._inputs_struct)
             else:
                 keys = [x.name for x in self._inputs]
             missing = [k for k in keys if k not in inputs]
