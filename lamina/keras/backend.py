@@ -19,7 +19,25 @@ from lamina.errors import ArgumentError, DTypeError
 from lamina.nn.parameter import Parameter
 from lamina.tensor import Tensor
 
-__all__ = ["KerasTensor", "Variable", "standardize_dtype", "is_keras_tensor", "clear_session", "get_uid"]
+__all__ = ["KerasTensor", "Variable", "standardize_dtype", "is_keras_tensor", "clear_session", "get_uid", "floatx",
+           "epsilon", "image_data_format"]
+
+
+# ---- the fixed configuration (Keras's keras.config / keras.backend getters) ----------------------------------
+
+def floatx():
+    """The default float dtype of layers and ``keras.ops`` creation functions: ``"float32"``."""
+    return "float32"
+
+
+def epsilon():
+    """The fuzz factor of losses and metrics (probabilities are clipped to ``[epsilon, 1 - epsilon]``): 1e-7."""
+    return 1e-7
+
+
+def image_data_format():
+    """The default ``data_format`` of convolution, pooling and reshaping layers: ``"channels_last"``."""
+    return "channels_last"
 
 
 # ---- dtypes -------------------------------------------------------------------------------------------------

@@ -81,6 +81,12 @@ class MinMaxNorm(Constraint):
         return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate, "axis": self.axis}
 
 
+# Keras's lowercase names for the same classes: ``kernel_constraint=keras.constraints.max_norm(2.0)``.
+non_neg = NonNeg
+max_norm = MaxNorm
+unit_norm = UnitNorm
+min_max_norm = MinMaxNorm
+
 _ALIASES = {"non_neg": NonNeg, "max_norm": MaxNorm, "unit_norm": UnitNorm, "min_max_norm": MinMaxNorm}
 for _cls in (NonNeg, MaxNorm, UnitNorm, MinMaxNorm):
     saving.register_builtin(_cls)

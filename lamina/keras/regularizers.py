@@ -78,6 +78,11 @@ class L1L2(Regularizer):
         return {"l1": self.l1, "l2": self.l2}
 
 
+# Keras's lowercase names for the same classes: ``kernel_regularizer=keras.regularizers.l2(1e-4)``.
+l1 = L1
+l2 = L2
+l1_l2 = L1L2
+
 _ALIASES = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2}
 for _cls in (L1, L2, L1L2):
     saving.register_builtin(_cls)

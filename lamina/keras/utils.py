@@ -17,9 +17,17 @@ import time
 from lamina import random as _random
 from lamina.backend import xp
 from lamina.errors import ArgumentError
+from lamina.keras.backend import clear_session, is_keras_tensor
+from lamina.keras.saving import (
+    CustomObjectScope, custom_object_scope, deserialize_keras_object, get_registered_name, get_registered_object,
+    register_keras_serializable, serialize_keras_object,
+)
 from lamina.tensor import Tensor
 
-__all__ = ["to_categorical", "set_random_seed", "Progbar"]
+# Keras re-exports the serialization registry and clear_session under keras.utils too.
+__all__ = ["to_categorical", "set_random_seed", "Progbar", "clear_session", "is_keras_tensor", "CustomObjectScope",
+           "custom_object_scope", "deserialize_keras_object", "get_registered_name", "get_registered_object",
+           "register_keras_serializable", "serialize_keras_object"]
 
 
 # ---- labels -------------------------------------------------------------------------------------------------

@@ -206,6 +206,39 @@ def test_auto_names_match_keras():
         ["linear", "linear_1", "x", "linear_2"]
 
 
+def test_unnamed_weights_are_named_like_keras():
+    import os
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras as real_keras
+
+    def make(lib):
+        class Affine(lib.layers.Layer):
+            def build(self, input_shape):
+                self.w = self.add_weight(shape=(input_shape[-1], 2))
+                self.b = self.add_weight(shape=(2,), initializer="zeros")
+                self.c = self.add_weight(shape=(2,), initializer="zeros", name="c")
+                self.add_weight(shape=(2,), initializer="zeros")
+
+            def call(self, x):
+                return x @ self.w + self.b
+
+        return Affine(), Affine()
+
+    real_keras.utils.clear_session()
+    theirs = make(real_keras)
+    for layer in theirs:
+        layer(np.ones((1, 3), "float32"))
+    ours = make(keras)
+    for layer in ours:
+        layer(lamina.ones(1, 3))
+    for a, b in zip(ours, theirs):
+        assert [w.name for w in a.weights] == [w.name for w in b.weights]
+        assert [w.path for w in a.weights] == [w.path for w in b.weights]
+    assert [w.name for w in ours[1].weights] == ["variable_3", "variable_4", "c", "variable_5"]
+    # the registry keys stay per layer: the attributes, then the first free "variable" key
+    assert list(ours[1].state_dict()) == ["w", "b", "c", "variable"]
+
+
 def test_get_config_round_trip():
     layer = Linear(7, use_bias=False, name="proj", trainable=False)
     config = layer.get_config()

@@ -43,3 +43,17 @@ def test_regularized_layer_losses_match_keras():
     ours(lamina.tensor(x))
     np.testing.assert_allclose(sorted(float(v) for v in ours.losses),
                                sorted(float(real_keras.ops.convert_to_numpy(v)) for v in theirs.losses), rtol=1e-5)
+
+
+@pytest.mark.parametrize("module,alias,cls", [("regularizers", "l1", "L1"), ("regularizers", "l2", "L2"),
+                                              ("regularizers", "l1_l2", "L1L2"), ("constraints", "max_norm", "MaxNorm"),
+                                              ("constraints", "non_neg", "NonNeg"),
+                                              ("constraints", "unit_norm", "UnitNorm"),
+                                              ("constraints", "min_max_norm", "MinMaxNorm")])
+def test_lowercase_aliases_are_the_classes(module, alias, cls):
+    # Keras code writes kernel_regularizer=keras.regularizers.l2(1e-4): the same class as L2.
+    assert getattr(getattr(real_keras, module), alias) is getattr(getattr(real_keras, module), cls)
+    assert getattr(getattr(keras, module), alias) is getattr(getattr(keras, module), cls)
+    layer = keras.layers.Dense(2, kernel_regularizer=keras.regularizers.l2(0.5))
+    layer(lamina.ones(1, 3))
+    np.testing.assert_allclose(float(layer.losses[0]), 0.5 * float((layer.kernel.numpy() ** 2).sum()), rtol=1e-6)

@@ -255,7 +255,7 @@ class Layer(Module):
             trainable: False for state updated by hand (``variable.assign``), like moving statistics.
             regularizer: adds ``regularizer(weight)`` to ``layer.losses``.
             constraint: stored as ``weight.constraint``, applied by the training loop after each update.
-            name: the parameter name (``"kernel"``); ``variable``, ``variable_1``... when omitted.
+            name: the weight's name (``"kernel"``); when omitted, the session-wide ``variable``, ``variable_1``...
 
         Returns:
             The new :class:`~lamina.keras.backend.Variable`.
@@ -283,8 +283,10 @@ class Layer(Module):
         value = init(shape, dtype=dtype)
         array = value._data if isinstance(value, Tensor) else xp.asarray(value)
         array = xp.array(array, dtype=_dt.as_dtype(dtype).numpy).reshape(shape)
+        # An unnamed weight is "variable", "variable_1"... across the session, as in Keras; its registry key is
+        # only unique within the layer (usually replaced by the attribute it is assigned to).
         key = self._free_weight_name(name or "variable")
-        variable = Variable(array, trainable=trainable, name=name or key)
+        variable = Variable(array, trainable=trainable, name=name or unique_name("variable"))
         variable.path = f"{self.name}/{variable.name}"
         variable.regularizer = regularizers.get(regularizer)
         variable.constraint = constraints.get(constraint)
