@@ -97,3 +97,114 @@ def test_bad_arguments():
     check_error(lambda: lud.DataLoader(ld, shuffle=True, sampler=lud.SequentialSampler(ld)), ArgumentError,
                 "mutually exclusive")
     check_error(lambda: lud.TensorDataset(lamina.zeros(3), lamina.zeros(4)), ShapeError, "size mismatch")
+
+
+def _structure(x):
+    """A comparable description of a (collated) batch: containers by type, tensors by shape, dtype and values."""
+    if hasattr(x, "numpy") and hasattr(x, "shape"):
+        return ("tensor", tuple(x.shape), str(x.dtype).split(".")[-1], x.numpy().tolist())
+    if isinstance(x, dict):
+        return {k: _structure(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return (type(x).__name__, [_structure(v) for v in x])
+    return x
+
+
+def _both(samples):
+    """The samples for Lamina, and the same with Lamina tensors replaced by torch tensors for the reference."""
+    def to_torch(x):
+        if isinstance(x, lamina.Tensor):
+            return torch.from_numpy(x.numpy().copy())
+        if isinstance(x, dict):
+            return {k: to_torch(v) for k, v in x.items()}
+        if isinstance(x, tuple) and hasattr(x, "_fields"):
+            return type(x)(*(to_torch(v) for v in x))
+        if isinstance(x, (list, tuple)):
+            return type(x)(to_torch(v) for v in x)
+        return x
+    return samples, [to_torch(s) for s in samples]
+
+
+Point = __import__("collections").namedtuple("Point", "x y")
+
+COLLATE_CASES = {
+    "tuples of arrays and ints": [(np.ones(2, np.float32), 1), (np.zeros(2, np.float32), 2)],
+    "lists of numbers": [[1.0, 2, True], [3.5, 4, False]],
+    "numpy scalars": [np.float32(1.5), np.float32(2.5)],
+    "numpy ints": [np.int64(1), np.int64(7)],
+    "0-d arrays": [np.array(1.0), np.array(2.0)],
+    "namedtuples": [Point(1, 2.0), Point(3, 4.0)],
+    "nested dicts and lists": [{"a": [1, (2.0, np.ones(3, np.int32))], "s": "u"},
+                               {"a": [3, (4.0, np.zeros(3, np.int32))], "s": "v"}],
+    "tensors": [lamina.arange(6).reshape(2, 3), lamina.ones(2, 3, dtype=lamina.int64)],
+    "dicts of tensors": [{"img": lamina.zeros(1, 2), "label": 3}, {"img": lamina.ones(1, 2), "label": 4}],
+}
+
+
+@pytest.mark.parametrize("case", sorted(COLLATE_CASES))
+def test_default_collate_matches_torch(case):
+    ours, theirs = _both(COLLATE_CASES[case])
+    assert _structure(lud.default_collate(ours)) == _structure(tud.default_collate(theirs))
+    assert _structure(lud.default_convert(ours[0])) == _structure(tud.default_convert(theirs[0]))
+
+
+def test_default_collate_bad_batches():
+    check_error(lambda: lud.default_collate([np.ones(2), np.ones(3)]), ShapeError, "equal size", "(2,)", "(3,)")
+    check_error(lambda: lud.default_collate([lamina.ones(2), 3]), ArgumentError, "element 1", "int")
+    check_error(lambda: lud.default_collate([np.array(["a"]), np.array(["b"])]), ArgumentError, "<U1")
+    check_error(lambda: lud.default_collate([None, None]), ArgumentError, "NoneType")
+    check_error(lambda: lud.default_collate([[1, 2], [3]]), ShapeError, "equal size")
+    check_error(lambda: lud.default_collate([]), ArgumentError, "empty")
+
+
+@pytest.mark.parametrize("batch_size,drop_last", [(3, False), (3, True), (4, True), (None, False)])
+def test_sampler_and_drop_last_match_torch(batch_size, drop_last):
+    order = [9, 0, 4, 4, 7, 2, 1]  # any iterable with a length is a sampler, repeats allowed
+    ld, td = _pair()
+    a = lud.DataLoader(ld, batch_size=batch_size, sampler=order, drop_last=drop_last)
+    b = tud.DataLoader(td, batch_size=batch_size, sampler=order, drop_last=drop_last)
+    assert len(a) == len(b)
+    got, want = _batches(a), _batches(b)
+    assert len(got) == len(want)
+    for xa, xb in zip(got, want):
+        for u, v in zip(xa, xb):
+            np.testing.assert_array_equal(u, v)
+
+
+def test_batch_sampler_and_collate_fn():
+    ld, _ = _pair()
+    loader = lud.DataLoader(ld, batch_sampler=[[0, 1, 2], [9], [5, 5]])
+    assert len(loader) == 3 and [y.tolist() for _, y in loader] == [[0, 1, 2], [9], [5, 5]]
+    seen = []
+    loader = lud.DataLoader(range(7), batch_size=3, collate_fn=lambda batch: seen.append(batch) or sum(batch))
+    assert list(loader) == [3, 12, 6] and seen == [[0, 1, 2], [3, 4, 5], [6]]
+    check_error(lambda: lud.DataLoader(ld, batch_size=4, batch_sampler=[[0]]), ArgumentError, "mutually exclusive")
+    check_error(lambda: lud.DataLoader(ld, batch_size=None, drop_last=True), ArgumentError, "drop_last")
+
+
+def test_shuffle_with_drop_last_uses_the_framework_generator():
+    ld, _ = _pair(10)
+    loader = lud.DataLoader(ld, batch_size=3, shuffle=True, drop_last=True,
+                            generator=lamina.Generator().manual_seed(1))
+    batches = [y.tolist() for _, y in loader]
+    assert len(loader) == 3 and [len(b) for b in batches] == [3, 3, 3] and len(set(sum(batches, []))) == 9
+    again = lud.DataLoader(ld, batch_size=3, shuffle=True, drop_last=True, generator=lamina.Generator().manual_seed(1))
+    assert [y.tolist() for _, y in again] == batches
+    # the global NumPy state is neither used nor disturbed
+    np.random.seed(0)
+    before = np.random.random()
+    np.random.seed(0)
+    lamina.manual_seed(3)
+    list(lud.DataLoader(ld, batch_size=3, shuffle=True))
+    assert np.random.random() == before
+
+
+def test_iterable_dataset_drop_last_and_no_batching():
+    class Stream(lud.IterableDataset):
+        def __iter__(self):
+            return iter(np.arange(7, dtype=np.float32).reshape(7, 1))
+
+    batches = list(lud.DataLoader(Stream(), batch_size=3, drop_last=True))
+    assert [b.shape for b in batches] == [(3, 1), (3, 1)]
+    singles = list(lud.DataLoader(Stream(), batch_size=None))
+    assert len(singles) == 7 and isinstance(singles[0], lamina.Tensor) and singles[0].shape == (1,)

@@ -10,14 +10,17 @@ from lamina.utils.data.sampler import BatchSampler, RandomSampler, SequentialSam
 
 
 def default_convert(data):
-    """NumPy arrays become tensors, recursively through tuples, lists and dicts; everything else stays."""
-    if isinstance(data, numpy.ndarray) and data.dtype.kind in "fiub":
-        return Tensor._make(data)
+    """NumPy arrays and scalars become tensors, recursively through tuples (which become lists, as in torch), lists
+    and dicts; everything else stays as it is."""
+    if isinstance(data, (numpy.ndarray, numpy.generic)) and data.dtype.kind in "fiub":
+        return Tensor._make(numpy.asarray(data))
     if isinstance(data, dict):
         return {k: default_convert(v) for k, v in data.items()}
     if isinstance(data, tuple) and hasattr(data, "_fields"):
         return type(data)(*(default_convert(v) for v in data))
-    if isinstance(data, (list, tuple)):
+    if isinstance(data, tuple):  # a list, as torch returns
+        return [default_convert(v) for v in data]
+    if isinstance(data, list):
         return type(data)(default_convert(v) for v in data)
     return data
 
@@ -26,16 +29,26 @@ def default_collate(batch):
     """Stack a list of samples into a batch: tensors and arrays are stacked along a new first dimension, numbers
     become a 1-d tensor, strings stay a list, and tuples, lists and dicts are collated field by field."""
     from lamina.creation import tensor
+    if len(batch) == 0:
+        raise ArgumentError("default_collate: the batch is empty")
     first = batch[0]
-    if isinstance(first, Tensor):
-        shapes = {tuple(t.shape) for t in batch}
+    if isinstance(first, (Tensor, numpy.ndarray)):
+        kind = Tensor if isinstance(first, Tensor) else numpy.ndarray
+        for i, sample in enumerate(batch):
+            if not isinstance(sample, kind):
+                raise ArgumentError(f"default_collate: expected {kind.__name__} as element {i} of the batch, like "
+                                    f"element 0, but got {type(sample).__name__}")
+        if kind is numpy.ndarray and first.dtype.kind not in "biuf":  # strings, objects: as torch refuses them
+            raise ArgumentError(f"default_collate: NumPy arrays of dtype {first.dtype} cannot become tensors")
+        arrays = [t._data for t in batch] if kind is Tensor else batch
+        shapes = {a.shape for a in arrays}
         if len(shapes) != 1:
-            raise ShapeError(f"default_collate: stack expects each tensor to be equal size, got shapes "
+            raise ShapeError(f"default_collate: stack expects each {kind.__name__} to be equal size, got shapes "
                              f"{sorted(shapes)}")
-        return Tensor._make(numpy.stack([t._data for t in batch]))
-    if isinstance(first, numpy.ndarray):
-        return Tensor._make(numpy.stack(batch))
+        return Tensor._make(numpy.stack(arrays))
     if isinstance(first, numpy.generic):
+        if first.dtype.kind not in "biuf":
+            raise ArgumentError(f"default_collate: NumPy scalars of dtype {first.dtype} cannot become tensors")
         return Tensor._make(numpy.array(batch))
     if isinstance(first, bool):
         return tensor(batch)
@@ -54,8 +67,6 @@ def default_collate(batch):
         if len({len(sample) for sample in batch}) != 1:
             raise ShapeError("default_collate: each element in the batch should be of equal size")
         return [default_collate(list(field)) for field in zip(*batch)]
-    if first is None:
-        return None
     raise ArgumentError(f"default_collate: batch must contain tensors, NumPy arrays, numbers, dicts or lists; "
                         f"found {type(first).__name__}")
 
@@ -97,6 +108,9 @@ class DataLoader:
         if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
             raise ArgumentError("DataLoader: batch_sampler option is mutually exclusive with batch_size, shuffle, "
                                 "sampler, and drop_last")
+        if batch_size is None and drop_last:
+            raise ArgumentError("DataLoader: batch_size=None option disables auto-batching and is mutually "
+                                "exclusive with drop_last")
         if batch_sampler is not None:
             batch_size = None
             self.batch_size = None
