@@ -94,3 +94,67 @@ def test_text_corpus_tokenizer_and_windows():
     x, y = ds[3]
     assert len(ds) == 42 and x.tolist()[1:] == y.tolist()[:-1] and x.dtype == lamina.int64
     check_error(lambda: tok.encode("\x00"), lamina.ArgumentError, "not in the vocabulary")
+
+
+def test_digits_bad_arguments():
+    check_error(lambda: digits("valid"), lamina.ArgumentError, "split", "'valid'")
+    check_error(lambda: digits("train", test_fraction=1.5), lamina.ArgumentError, "test_fraction", "1.5")
+
+
+def test_mnist_missing_files_say_what_to_put_where(tmp_path):
+    for cls, name in ((MNIST, "MNIST"), (FashionMNIST, "FashionMNIST")):
+        for path in (None, str(tmp_path / "nowhere")):
+            check_error(lambda: cls(path), DatasetNotFoundError, name, "train-images-idx3-ubyte",
+                        "t10k-labels-idx1-ubyte", "path=")
+    # torchvision's layout (<path>/MNIST/raw/...) is found too
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    _write_idx(raw / "t10k-images-idx3-ubyte", np.zeros((2, 28, 28), dtype=np.int64))
+    _write_idx(raw / "t10k-labels-idx1-ubyte", np.array([4, 5]))
+    assert MNIST(str(tmp_path), train=False).tensors[1].tolist() == [4, 5]
+    check_error(lambda: FashionMNIST(str(tmp_path), train=False), DatasetNotFoundError, "t10k-images-idx3-ubyte")
+
+
+def test_malformed_mnist_contents(tmp_path):
+    _write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((2, 4, 4), dtype=np.int64))
+    _write_idx(tmp_path / "train-labels-idx1-ubyte", np.array([1, 12]))
+    check_error(lambda: MNIST(str(tmp_path)), DatasetFormatError, "0..9", "12")
+    # images and labels swapped: a 1-d file where images belong
+    _write_idx(tmp_path / "train-images-idx3-ubyte", np.array([1, 2]))
+    _write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros((2, 4, 4), dtype=np.int64))
+    check_error(lambda: MNIST(str(tmp_path)), DatasetFormatError, "(N, H, W)")
+
+
+def test_corrupt_gzip_idx_is_a_format_error(tmp_path):
+    good = tmp_path / "x.gz"
+    _write_idx(good, np.arange(40, dtype=np.int64).reshape(2, 20), gz=True)
+    assert read_idx(good).shape == (2, 20)
+    raw = good.read_bytes()
+    (tmp_path / "truncated.gz").write_bytes(raw[:len(raw) // 2])
+    (tmp_path / "garbage.gz").write_bytes(raw[:10] + bytes(len(raw) - 10))
+    (tmp_path / "plain.gz").write_bytes(b"not gzip at all")
+    for name in ("truncated.gz", "garbage.gz", "plain.gz"):
+        check_error(lambda: read_idx(tmp_path / name), DatasetFormatError, name)
+    check_error(lambda: read_idx(tmp_path / "absent"), DatasetNotFoundError, "absent")
+
+
+def test_cifar10_missing_and_empty(tmp_path):
+    for path in (None, str(tmp_path / "nowhere")):
+        check_error(lambda: CIFAR10(path), DatasetNotFoundError, "data_batch_1.bin", "test_batch.bin", "binary")
+    (tmp_path / "test_batch.bin").write_bytes(b"")
+    check_error(lambda: CIFAR10(str(tmp_path), train=False), DatasetFormatError, "0 bytes")
+    # the pickled Python version's files are not read, however named
+    (tmp_path / "test_batch.bin").unlink()
+    (tmp_path / "test_batch").write_bytes(b"\x80\x04pickled")
+    check_error(lambda: CIFAR10(str(tmp_path), train=False), DatasetNotFoundError, "test_batch.bin")
+
+
+def test_text_corpus_and_tokenizer_errors():
+    text = stdlib_corpus(5000, modules=["json/decoder.py"])
+    assert text.startswith('"""Implementation of JSONDecoder') and len(text) == 5000
+    check_error(lambda: stdlib_corpus(100, modules=["no_such_module.py"]), DatasetNotFoundError,
+                "no_such_module.py")
+    check_error(lambda: stdlib_corpus(0), lamina.ArgumentError, "max_chars")
+    tok = CharTokenizer("abc")
+    check_error(lambda: tok.decode([0, 3]), lamina.ArgumentError, "[3]", "0..2")
+    check_error(lambda: TextDataset([1, 2, 3], block_size=3), lamina.ArgumentError, "block_size=3")

@@ -1,10 +1,11 @@
 """Image datasets as TensorDatasets of (images (N, C, H, W) float32 in [0, 1], labels int64)."""
 import gzip
 import os
+import zlib
 
 import numpy
 
-from lamina.errors import LaminaError
+from lamina.errors import ArgumentError, LaminaError
 from lamina.tensor import Tensor
 from lamina.utils.data import TensorDataset
 
@@ -36,7 +37,9 @@ def digits(split="all", test_fraction=0.2, seed=0):
         >>> image, label = train[0]
     """
     if split not in ("all", "train", "test"):
-        raise DatasetFormatError(f"digits(): split must be 'all', 'train' or 'test', got {split!r}")
+        raise ArgumentError(f"digits(): split must be 'all', 'train' or 'test', got {split!r}")
+    if not 0 < test_fraction < 1:
+        raise ArgumentError(f"digits(): test_fraction must lie strictly between 0 and 1, got {test_fraction!r}")
     with gzip.open(os.path.join(_DATA, "digits.csv.gz"), "rt") as f:
         table = numpy.loadtxt(f, delimiter=",", dtype=numpy.int64)
     images = (table[:, :64].reshape(-1, 1, 8, 8) / 16.0).astype(numpy.float32)
@@ -58,7 +61,9 @@ def read_idx(path):
     try:
         with opener(path, "rb") as f:
             raw = f.read()
-    except (OSError, EOFError) as e:
+    except FileNotFoundError:
+        raise DatasetNotFoundError(f"read_idx(): no file {path}") from None
+    except (OSError, EOFError, zlib.error) as e:  # also a gzip file that is truncated or corrupt
         raise DatasetFormatError(f"read_idx(): cannot read {path}: {e}") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise DatasetFormatError(f"read_idx(): {path} is not an IDX file (bad magic number)")
@@ -79,21 +84,27 @@ def read_idx(path):
     return numpy.frombuffer(raw, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
 
 
+_IDX_FILES = ("train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and "
+              "t10k-labels-idx1-ubyte (gzipped or not)")
+
+
 def _find(folder, name, dataset):
-    for candidate in (name, name + ".gz"):
-        p = os.path.join(folder, candidate)
-        if os.path.exists(p):
-            return p
+    # the folder itself, or torchvision's layout under it (<path>/MNIST/raw/...)
+    for where in (folder, os.path.join(folder, dataset, "raw")):
+        for candidate in (name, name + ".gz"):
+            p = os.path.join(where, candidate)
+            if os.path.isfile(p):
+                return p
     raise DatasetNotFoundError(
-        f"{dataset}: {name} (or {name}.gz) not found in {folder!r}. Put the four IDX files "
-        f"train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte "
-        f"(gzipped or not) in that folder and pass it as path=.")
+        f"{dataset}: {name} (or {name}.gz) not found in {folder!r}. Put the four IDX files {_IDX_FILES} in that "
+        f"folder and pass it as path=.")
 
 
 def _mnist_like(path, train, dataset):
     if path is None or not os.path.isdir(path):
-        raise DatasetNotFoundError(f"{dataset}: path={path!r} is not a folder; download the IDX files yourself "
-                                   "and pass the folder that holds them (Lamina never downloads)")
+        raise DatasetNotFoundError(
+            f"{dataset}: path={path!r} is not a folder. Lamina never downloads: put the four IDX files "
+            f"{_IDX_FILES} in a folder and pass it as {dataset}(path=...).")
     prefix = "train" if train else "t10k"
     images = read_idx(_find(path, f"{prefix}-images-idx3-ubyte", dataset))
     labels = read_idx(_find(path, f"{prefix}-labels-idx1-ubyte", dataset))
@@ -124,16 +135,20 @@ def CIFAR10(path, train=True):
     The pickled Python version is never read (Lamina does not unpickle). Images are (N, 3, 32, 32) in [0, 1].
     """
     names = [f"data_batch_{i}.bin" for i in range(1, 6)] if train else ["test_batch.bin"]
+    files = ("data_batch_1.bin .. data_batch_5.bin and test_batch.bin (the 'CIFAR-10 binary version', not the "
+             "Python one)")
+    if path is None or not os.path.isdir(path):
+        raise DatasetNotFoundError(f"CIFAR10: path={path!r} is not a folder. Lamina never downloads: put the files "
+                                   f"{files} in a folder and pass it as CIFAR10(path=...).")
     folder = path
-    if path is not None and os.path.isdir(os.path.join(path, "cifar-10-batches-bin")):
+    if os.path.isdir(os.path.join(path, "cifar-10-batches-bin")):
         folder = os.path.join(path, "cifar-10-batches-bin")
     images, labels = [], []
     for name in names:
-        p = os.path.join(folder, name) if folder else name
-        if folder is None or not os.path.exists(p):
-            raise DatasetNotFoundError(
-                f"CIFAR10: {name} not found in {folder!r}. Put the binary version's files data_batch_1.bin .. "
-                "data_batch_5.bin and test_batch.bin (the 'CIFAR-10 binary version') in that folder.")
+        p = os.path.join(folder, name)
+        if not os.path.isfile(p):
+            raise DatasetNotFoundError(f"CIFAR10: {name} not found in {folder!r}. Put the files {files} in that "
+                                       "folder.")
         raw = numpy.fromfile(p, dtype=numpy.uint8)
         if raw.size == 0 or raw.size % _CIFAR_RECORD:
             raise DatasetFormatError(f"CIFAR10: {p} holds {raw.size} bytes, not a whole number of "

@@ -4,6 +4,7 @@ import sysconfig
 
 import numpy
 
+from lamina.datasets.images import DatasetNotFoundError
 from lamina.errors import ArgumentError
 from lamina.tensor import Tensor
 from lamina.utils.data import Dataset
@@ -16,6 +17,8 @@ def stdlib_corpus(max_chars=1_000_000, modules=None):
         max_chars: stop once the corpus has this many characters.
         modules: optional list of file names (e.g. ['json/decoder.py']) relative to the stdlib folder.
     """
+    if not isinstance(max_chars, int) or max_chars <= 0:
+        raise ArgumentError(f"stdlib_corpus(): max_chars must be a positive int, got {max_chars!r}")
     root = sysconfig.get_paths()["stdlib"]
     if modules is None:
         paths = []
@@ -25,17 +28,23 @@ def stdlib_corpus(max_chars=1_000_000, modules=None):
             paths.extend(os.path.join(folder, f) for f in sorted(files) if f.endswith(".py"))
     else:
         paths = [os.path.join(root, m) for m in modules]
+        missing = [m for m, p in zip(modules, paths) if not os.path.isfile(p)]
+        if missing:
+            raise DatasetNotFoundError(f"stdlib_corpus(): {missing} not found in the standard library folder {root!r}")
     parts, total = [], 0
     for p in paths:
         try:
             with open(p, encoding="utf-8") as f:
                 text = f.read()
-        except (OSError, UnicodeDecodeError):
+        except (OSError, UnicodeDecodeError):  # an unreadable or non-UTF-8 file is skipped, not fatal
             continue
         parts.append(text)
         total += len(text)
         if total >= max_chars:
             break
+    if not parts:
+        raise DatasetNotFoundError(f"stdlib_corpus(): no readable Python source files in {root!r} (this Python "
+                                   "installation ships its standard library without sources)")
     return "".join(parts)[:max_chars]
 
 
@@ -64,6 +73,10 @@ class CharTokenizer:
 
     def decode(self, ids):
         ids = ids.tolist() if hasattr(ids, "tolist") else ids
+        bad = [i for i in ids if not 0 <= i < len(self.chars)]
+        if bad:
+            raise ArgumentError(f"CharTokenizer.decode(): ids {bad[:5]} lie outside the vocabulary "
+                                f"0..{len(self.chars) - 1}")
         return "".join(self.chars[i] for i in ids)
 
 
