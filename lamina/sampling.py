@@ -4,6 +4,8 @@ Temperature divides the logits before the softmax: below 1 it sharpens the distr
 token (0 means always take it), above 1 it flattens it. top-k keeps the k most likely tokens; top-p keeps the
 smallest set of most likely tokens whose probabilities add up to at least p.
 """
+import numbers
+
 from lamina.autograd import no_grad
 from lamina.backend import xp
 from lamina.errors import ArgumentError, ShapeError
@@ -29,14 +31,21 @@ def sample(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
     data = logits._data if isinstance(logits, Tensor) else xp.asarray(logits)
     if data.ndim not in (1, 2) or data.shape[-1] == 0:
         raise ShapeError(f"sample(): expected logits of shape (V,) or (B, V) with V > 0, got {tuple(data.shape)}")
-    if temperature < 0:
-        raise ArgumentError(f"sample(): temperature must be >= 0, got {temperature}")
+    if not isinstance(temperature, numbers.Real) or not temperature >= 0 or temperature == float("inf"):
+        raise ArgumentError(f"sample(): temperature must be a finite number >= 0, got {temperature!r}")
     vocab = data.shape[-1]
-    if top_k is not None and not (isinstance(top_k, int) and top_k >= 1):
+    if top_k is not None and not (isinstance(top_k, numbers.Integral) and not isinstance(top_k, bool)
+                                  and top_k >= 1):
         raise ArgumentError(f"sample(): top_k must be a positive int or None, got {top_k!r}")
-    if top_p is not None and not 0 < top_p <= 1:
-        raise ArgumentError(f"sample(): top_p must lie in (0, 1], got {top_p}")
+    if top_p is not None and not (isinstance(top_p, numbers.Real) and 0 < top_p <= 1):
+        raise ArgumentError(f"sample(): top_p must lie in (0, 1], got {top_p!r}")
     rows = data.reshape(-1, vocab).astype(xp.float64)
+    # -inf masks a token out; NaN, +inf or a row with nothing left would make the draw meaningless
+    if xp.isnan(rows).any() or xp.isposinf(rows).any():
+        raise ArgumentError("sample(): logits contain NaN or +inf")
+    if (rows == -xp.inf).all(-1).any():
+        raise ArgumentError("sample(): a row of logits is -inf everywhere: no token can be drawn")
+    top_k = None if top_k is None else int(top_k)
     if temperature == 0:
         out = rows.argmax(-1)
     else:
@@ -74,7 +83,12 @@ def generate(model, prompt, max_new_tokens, temperature=1.0, top_k=None, top_p=N
     ``model(ids)`` must return logits of shape (B, T, V) (or a tuple whose first element is that); the context is
     cropped to ``block_size`` (default: ``model.block_size`` if it has one).
     """
+    if not isinstance(max_new_tokens, numbers.Integral) or max_new_tokens < 0:
+        raise ArgumentError(f"generate(): max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
     ids = prompt if isinstance(prompt, Tensor) else Tensor._make(xp.asarray(prompt, dtype=xp.int64))
+    if ids.ndim not in (1, 2) or ids.shape[-1] == 0:
+        raise ShapeError(f"generate(): expected a prompt of token ids (T,) or (B, T) with T > 0, got "
+                         f"{tuple(ids.shape)}")
     if ids.ndim == 1:
         ids = Tensor._make(ids._data[None])
     if block_size is None:
