@@ -15,6 +15,11 @@ def _renumber(container, modules):
         container.add_module(str(i), m)
 
 
+def _digit_free_dir(module):
+    """``dir()`` without the '0', '1', ... child names, as torch's list-like containers do."""
+    return [key for key in Module.__dir__(module) if not key.isdigit()]
+
+
 def _index(idx, n, cls):
     idx = operator.index(idx)
     if not -n <= idx < n:
@@ -64,10 +69,35 @@ class Sequential(Module):
     def __iter__(self):
         return iter(self._modules.values())
 
+    def __dir__(self):
+        return _digit_free_dir(self)
+
     def __add__(self, other):
         if not isinstance(other, Sequential):
-            raise TypeError(f"add operator supports only objects of Sequential class, got {type(other).__name__}")
+            raise ArgumentError(f"Sequential: add operator supports only objects of Sequential class, got "
+                                f"{type(other).__name__}")
         return Sequential(*self, *other)
+
+    def __iadd__(self, other):
+        if not isinstance(other, Sequential):
+            raise ArgumentError(f"Sequential: add operator supports only objects of Sequential class, got "
+                                f"{type(other).__name__}")
+        return self.extend(other)
+
+    def __mul__(self, other):
+        """``seq * n``: a new Sequential holding the same modules ``n`` times in a row (shared, not copied)."""
+        if isinstance(other, bool) or not isinstance(other, int):
+            raise TypeError(f"unsupported operand type(s) for *: 'Sequential' and '{type(other).__name__}'")
+        if other <= 0:
+            raise ArgumentError(f"Sequential: non-positive multiplication factor {other}")
+        return Sequential(*(list(self) * other))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, other):
+        repeated = self * other
+        _renumber(self, list(repeated))
+        return self
 
     def append(self, module):
         self.add_module(str(len(self)), module)
@@ -79,8 +109,7 @@ class Sequential(Module):
         n = len(self)
         if not -n <= index <= n:
             raise IndexError(f"Sequential.insert: index {index} is out of range for {n} modules")
-        index = index % (n + 1) if index < 0 else index
-        values = list(self._modules.values())
+        values = list(self._modules.values())  # list.insert semantics: -1 goes before the last module
         values.insert(index, module)
         _renumber(self, values)
         return self
@@ -129,13 +158,34 @@ class ModuleList(Module):
     def __add__(self, other):
         return ModuleList(list(self) + list(other))
 
+    def __dir__(self):
+        return _digit_free_dir(self)
+
+    def __repr__(self):
+        # torch's compressed form: a run of children with the same repr prints once, as "(2-5): 4 x Linear(...)".
+        reprs = [repr(m) for m in self]
+        if not reprs:
+            return f"{self._get_name()}()"
+        runs = []  # [first index, last index, repr]
+        for i, r in enumerate(reprs):
+            if runs and runs[-1][2] == r:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, r])
+        lines = []
+        for first, last, r in runs:
+            head = f"({first}): " if first == last else f"({first}-{last}): {last - first + 1} x "
+            lines.append((head + r).replace("\n", "\n  "))
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
+
     def append(self, module):
         self.add_module(str(len(self)), module)
         return self
 
     def extend(self, modules):
-        if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
-            raise TypeError("ModuleList.extend should be called with an iterable of modules, got a Module")
+        if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)) or \
+                not hasattr(modules, "__iter__"):
+            raise TypeError(f"ModuleList.extend should be called with an iterable, but got {type(modules).__name__}")
         for m in modules:
             self.append(m)
         return self
@@ -195,11 +245,29 @@ class ModuleDict(Module):
         return module
 
     def update(self, modules):
+        if not hasattr(modules, "__iter__"):
+            raise TypeError(f"ModuleDict.update should be called with an iterable of key/value pairs, but got "
+                            f"{type(modules).__name__}")
         items = modules.items() if hasattr(modules, "items") else modules
-        for entry in items:
+        for i, entry in enumerate(items):
             if not isinstance(entry, (tuple, list)) or len(entry) != 2:
-                raise ArgumentError("ModuleDict.update: expected (name, module) pairs or a mapping")
+                raise ArgumentError(f"ModuleDict.update: element #{i} should be a (name, module) pair, got "
+                                    f"{entry!r}")
             self[entry[0]] = entry[1]
+
+
+def _parameters_repr(items, type_name):
+    """torch's ParameterList/ParameterDict lines: ``  (0): Parameter containing: [lamina.float32 of size 3x4]``
+    (the two leading spaces are torch's, on top of the repr's own indent)."""
+    lines = []
+    for key, p in items:
+        if isinstance(p, Tensor):
+            kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
+            size = "x".join(str(d) for d in p.shape)
+            lines.append(f"  ({key}): {kind} containing: [{type_name(p)} of size {size}]")
+        else:
+            lines.append(f"  ({key}): Object of type: {type(p).__name__}")
+    return "\n".join(lines)
 
 
 def _as_parameter(value):
@@ -248,8 +316,7 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self):
-        return "\n".join(f"({i}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
-                         for i, p in enumerate(self))
+        return _parameters_repr(enumerate(self), lambda p: p.dtype)
 
 
 class ParameterDict(Module):
@@ -304,5 +371,4 @@ class ParameterDict(Module):
             self[k] = v
 
     def extra_repr(self):
-        return "\n".join(f"({k}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
-                         for k, p in self.items())
+        return _parameters_repr(self.items(), lambda p: p.type())

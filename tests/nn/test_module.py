@@ -205,3 +205,84 @@ def test_assign_before_init_and_bad_names():
         m.register_buffer("a.b", lamina.ones(1))
     with pytest.raises(TypeError):
         m.register_parameter("w", lamina.ones(1))
+
+
+# ---- containers against torch.nn: the same script on both, compared by repr ---------------------------------
+
+def _like_torch(fn):
+    """Run ``fn(nn, lib)`` with torch and with lamina; the results' reprs must agree (``torch.`` -> ``lamina.``)."""
+    expected = repr(fn(torch.nn, torch)).replace("torch.", "lamina.")
+    actual = repr(fn(nn, lamina))
+    assert actual == expected, f"lamina:\n{actual}\ntorch:\n{expected}"
+
+
+def _linears(tnn, n=5):
+    return [tnn.Linear(i + 1, i + 2) for i in range(n)]
+
+
+def test_sequential_insert_negative_index_like_list_and_torch():
+    def script(tnn, lib):
+        s = tnn.Sequential(*_linears(tnn))
+        s.insert(2, tnn.ReLU())
+        s.insert(-1, tnn.Tanh())           # before the last module, as list.insert
+        s.insert(len(s), tnn.Sigmoid())
+        s.insert(-len(s), tnn.ELU())        # the most negative index allowed: the front
+        return s
+    _like_torch(script)
+    check_error(lambda: nn.Sequential(nn.ReLU()).insert(-2, nn.Tanh()), IndexError, "Sequential.insert", "-2")
+    check_error(lambda: nn.Sequential(nn.ReLU()).insert(2, nn.Tanh()), IndexError, "index 2")
+
+
+def test_sequential_repeat_and_in_place_add():
+    def script(tnn, lib):
+        s = tnn.Sequential(tnn.ReLU(), tnn.Linear(2, 2))
+        twice, left = s * 2, 2 * s
+        assert twice[1] is twice[3] and left[1] is s[1]  # repeated, not copied (torch shares them too)
+        grown = tnn.Sequential(tnn.Tanh())
+        before = grown
+        grown += s
+        assert grown is before
+        s *= 3
+        return twice, left, grown, s, [n for n, _ in s.named_parameters()]
+    _like_torch(script)
+    check_error(lambda: nn.Sequential(nn.ReLU()) * 0, ValueError, "non-positive", "0")
+    check_error(lambda: nn.Sequential(nn.ReLU()) * 1.5, TypeError, "'Sequential' and 'float'")
+    check_error(lambda: nn.Sequential(nn.ReLU()) + nn.ReLU(), ValueError, "Sequential", "ReLU")
+
+
+def test_list_containers_hide_index_names_from_dir():
+    _like_torch(lambda tnn, lib: ("0" in dir(tnn.Sequential(tnn.ReLU())), "append" in dir(tnn.Sequential()),
+                                  "1" in dir(tnn.ModuleList([tnn.ReLU(), tnn.ReLU()]))))
+
+
+def test_module_list_repr_compresses_repeated_children_like_torch():
+    def script(tnn, lib):
+        shared = tnn.Linear(2, 2)
+        return tnn.Sequential(tnn.ModuleList([
+            tnn.ReLU(), tnn.ReLU(), tnn.Tanh(), shared, shared, tnn.Linear(2, 2),
+            tnn.Sequential(tnn.Linear(1, 1), tnn.ReLU()), tnn.Sequential(tnn.Linear(1, 1), tnn.ReLU())]),
+            tnn.ModuleList([tnn.ReLU()]), tnn.ModuleList())
+    _like_torch(script)
+    _like_torch(lambda tnn, lib: tnn.TransformerEncoder(tnn.TransformerEncoderLayer(8, 2, 16), 3,
+                                                         enable_nested_tensor=False))
+
+
+def test_parameter_list_and_dict_reprs_like_torch():
+    def script(tnn, lib):
+        class Holder(tnn.Module):
+            def __init__(self):
+                super().__init__()
+                self.plist = tnn.ParameterList([tnn.Parameter(lib.ones(2)), lib.zeros(3, 4),
+                                                tnn.Parameter(lib.tensor(1.0))])
+                self.pdict = tnn.ParameterDict({"a": tnn.Parameter(lib.ones(2)),
+                                                "b": lib.zeros(3, 4, dtype=lib.float64)})
+        return Holder()
+    _like_torch(script)
+
+
+def test_container_argument_errors_like_torch():
+    check_error(lambda: nn.ModuleList().extend(nn.ReLU()), TypeError, "ModuleList.extend", "iterable", "ReLU")
+    check_error(lambda: nn.ModuleList().extend(3), TypeError, "ModuleList.extend", "int")
+    check_error(lambda: nn.ModuleDict().update(3), TypeError, "ModuleDict.update", "key/value pairs", "int")
+    check_error(lambda: nn.ModuleDict().update([("a", nn.ReLU(), 3)]), ValueError, "ModuleDict.update",
+                "element #0")
