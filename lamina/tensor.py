@@ -50,6 +50,10 @@ class device:
 
 
 _Device = device
+# torch's legacy tensor type names, as Tensor.type() returns them (torch.FloatTensor for float32...)
+_LEGACY_TYPE_NAMES = {"float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double",
+                      "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long", "uint8": "Byte",
+                      "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 _CPU = device("cpu")
 
 
@@ -347,8 +351,9 @@ class Tensor:
         return _ops.cast(self, _dt.to_numpy(dtype))
 
     def type(self, dtype=None):
+        """Without ``dtype``, torch's legacy type name (``'lamina.FloatTensor'``); with it, ``self.to(dtype)``."""
         if dtype is None:
-            return f"lamina.{self.dtype.name.capitalize()}Tensor"
+            return f"lamina.{_LEGACY_TYPE_NAMES.get(self.dtype.name, self.dtype.name.capitalize())}Tensor"
         return self.to(dtype)
 
     def float(self):

@@ -114,6 +114,14 @@ def test_repr_like_torch():
     assert "grad_fn=<MulBackward>" in repr(y)
 
 
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
+                                   "bool"])
+def test_type_names_like_torch(dtype):
+    t, l = torch.zeros(2, dtype=getattr(torch, dtype)), lamina.zeros(2, dtype=getattr(lamina, dtype))
+    assert l.type() == t.type().replace("torch.", "lamina.")
+    assert l.type(lamina.float64).dtype == lamina.float64
+
+
 def test_python_operators_and_reflected():
     a = np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32)
     for fn in (lambda l, x: x + 1, lambda l, x: 1 + x, lambda l, x: 2 - x, lambda l, x: 2 / x, lambda l, x: 2 ** x,
