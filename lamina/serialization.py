@@ -25,6 +25,7 @@ import sys
 
 from lamina.backend import xp
 from lamina.errors import ArgumentError, LaminaError
+from lamina.nn.parameter import UninitializedBuffer, UninitializedParameter
 from lamina.tensor import Tensor
 
 __all__ = ["CheckpointError", "save", "load"]
@@ -75,6 +76,8 @@ def save(obj, f):
     """
     if _is_flat_state_dict(obj):
         tensors = dict(obj)
+        for key, t in tensors.items():
+            _refuse_uninitialized(t, f"obj[{key!r}]")
         lamina_meta = {"version": _FORMAT_VERSION}
     else:
         encoder = _StructureEncoder()
@@ -96,6 +99,13 @@ def save(obj, f):
     else:
         raise ArgumentError(f"lamina.save(): expected f to be a path (str or os.PathLike) or a binary file object, "
                             f"got {type(f).__name__}")
+
+
+def _refuse_uninitialized(t, where):
+    if isinstance(t, (UninitializedParameter, UninitializedBuffer)):
+        raise ArgumentError(f"lamina.save(): {where} is an uninitialized parameter or buffer of a lazy layer (its "
+                            f"shape is not known yet); run the model on an input, or load a checkpoint into it, "
+                            f"before saving")
 
 
 def _is_flat_state_dict(obj):
@@ -129,6 +139,7 @@ class _StructureEncoder:
 
     def encode(self, obj, where, active):
         if isinstance(obj, Tensor):
+            _refuse_uninitialized(obj, where)
             name = self._names.get(id(obj))
             if name is None:
                 name = self._names[id(obj)] = str(len(self.tensors))

@@ -376,6 +376,7 @@ def summary(module, input_size=None, *, ops=False, dtypes=None, depth=None, line
         >>> lamina.summary(nn.Sequential(nn.Linear(4, 8), nn.ReLU()), (2, 4))
     """
     from lamina.nn.module import Module
+    from lamina.nn.parameter import is_lazy
     if not isinstance(module, Module):
         raise ArgumentError(f"lamina.summary(): expected an nn.Module, got {type(module).__name__}")
     inputs = _example_inputs(input_size, dtypes)
@@ -401,6 +402,11 @@ def summary(module, input_size=None, *, ops=False, dtypes=None, depth=None, line
     lines = [f'Model: "{name or type(module).__name__}"']
     lines += render_table(header, rows, widths, alignment, separators)
     lines += totals_lines([p for p in params if p.requires_grad], [p for p in params if not p.requires_grad])
+    lazy = [f"{path} ({type(m).__name__})" if path else type(m).__name__ for path, m in module.named_modules()
+            if any(is_lazy(t) for t in (*m._parameters.values(), *m._buffers.values()))]
+    if lazy:
+        lines.append(f" Uninitialized: {', '.join(lazy)} (parameter shapes are inferred on the first call; "
+                     f"not counted above)")
     if ops:
         total = sum(f for ops_ in recorder.op_rows.values() for _, _, f in ops_)
         lines.append(f" Total FLOPs: {total:,}")
@@ -409,6 +415,7 @@ def summary(module, input_size=None, *, ops=False, dtypes=None, depth=None, line
 
 def _summary_rows(module, recorder, ops, depth, ran):
     from lamina.nn.containers import ModuleDict, ModuleList
+    from lamina.nn.parameter import is_lazy
     paths = {id(m): p for p, m in module.named_modules()}
 
     def shown(m):
@@ -442,8 +449,10 @@ def _summary_rows(module, recorder, ops, depth, ran):
     for m in order:
         path = paths.get(id(m), "") or "(root)"
         shape = format_shapes(recorder.shapes.get(id(m))) if ran else "?"
-        count = sum(math.prod(p.shape) for p in m.parameters())
-        row = [f"{path} ({type(m).__name__})", shape, f"{count:,}"]
+        params = list(m.parameters())
+        # a lazy layer before its first call: its parameter shapes, hence their count, are not known yet
+        count = "?" if any(is_lazy(p) for p in params) else f"{sum(math.prod(p.shape) for p in params):,}"
+        row = [f"{path} ({type(m).__name__})", shape, count]
         if ops:
             row.append(f"{inclusive.get(paths.get(id(m), ''), 0):,}")
         rows.append(row)

@@ -223,6 +223,23 @@ def test_save_rejects_what_it_cannot_store():
     check_error(lambda: lamina.save(lamina.ones(1), 3), ArgumentError, "lamina.save()", "int")
 
 
+def test_save_refuses_uninitialized_lazy_parameters():
+    # A lazy layer that never ran has no shapes yet: saving it would write empty tensors that load into nothing.
+    net = nn.Sequential(nn.Linear(2, 3), nn.LazyLinear(4), nn.LazyBatchNorm1d())
+    buffer = io.BytesIO()
+    check_error(lambda: lamina.save(net.state_dict(), buffer), ArgumentError, "lamina.save()", "obj['1.weight']",
+                "uninitialized", "lazy layer")
+    check_error(lambda: lamina.save({"model": net.state_dict()}, buffer), ArgumentError,
+                "obj['model']['1.weight']", "uninitialized")
+    check_error(lambda: lamina.save([net[2].running_mean], buffer), ArgumentError, "obj[0]", "uninitialized")
+    assert buffer.getvalue() == b""  # nothing written
+    net(lamina.randn(5, 2))
+    restored = nn.Sequential(nn.Linear(2, 3), nn.LazyLinear(4), nn.LazyBatchNorm1d())
+    restored.load_state_dict(_round_trip(net.state_dict()))
+    assert repr(restored) == repr(net)
+    _assert_same(restored.state_dict(), net.state_dict())
+
+
 def test_load_arguments():
     buffer = io.BytesIO()
     lamina.save(lamina.ones(2), buffer)

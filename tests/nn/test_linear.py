@@ -197,3 +197,40 @@ def test_lazy_linear_deepcopy_before_first_call():
     import copy
     m = copy.deepcopy(nn.LazyLinear(3))
     assert m(lamina.randn(2, 4)).shape == (2, 3)
+
+
+def test_lazy_layers_with_adam_built_before_first_call_match_torch():
+    # Both optimizers see only placeholders; after the first call torch's weights are copied over and every
+    # later step must agree (Adam's state is created with the materialized shapes).
+    from lamina import optim
+    l_net = nn.Sequential(nn.LazyLinear(6), nn.Tanh(), nn.LazyLinear(2))
+    t_net = torch.nn.Sequential(torch.nn.LazyLinear(6), torch.nn.Tanh(), torch.nn.LazyLinear(2))
+    l_opt, t_opt = optim.Adam(l_net.parameters(), lr=0.05), torch.optim.Adam(t_net.parameters(), lr=0.05)
+    x, y = rand(8, 3), rand(8, 2)
+    for step in range(5):
+        l_opt.zero_grad(), t_opt.zero_grad()
+        l_loss = nn.MSELoss()(l_net(lamina.tensor(x)), lamina.tensor(y))
+        t_loss = torch.nn.MSELoss()(t_net(torch.tensor(x)), torch.tensor(y))
+        if step == 0:
+            with lamina.no_grad():
+                load_from_torch(l_net, t_net)
+            l_loss = nn.MSELoss()(l_net(lamina.tensor(x)), lamina.tensor(y))
+        l_loss.backward(), t_loss.backward()
+        l_opt.step(), t_opt.step()
+        compare_state(l_net, t_net)
+    assert repr(l_net) == repr(t_net)
+
+
+def test_lazy_layers_in_summary_are_marked_uninitialized():
+    net = nn.Sequential(nn.LazyLinear(3), nn.ReLU(), nn.Linear(3, 2), nn.LazyBatchNorm1d())
+    out = []
+    lamina.summary(net, print_fn=out.append)
+    text = out[0]
+    assert "│ 0 (LazyLinear)" in text and "Total params: 8 " in text
+    rows = {line.split("│")[1].strip(): line.split("│")[3].strip() for line in text.splitlines()
+            if line.startswith("│ ") and "(" in line.split("│")[1]}
+    assert rows == {"0 (LazyLinear)": "?", "1 (ReLU)": "0", "2 (Linear)": "8", "3 (LazyBatchNorm1d)": "?"}
+    assert "Uninitialized: 0 (LazyLinear), 3 (LazyBatchNorm1d)" in text
+    out.clear()
+    lamina.summary(net, (2, 5), print_fn=out.append)   # running it materializes them
+    assert "Uninitialized" not in out[0] and "Total params: 30 " in out[0] and "?" not in out[0]
