@@ -190,3 +190,17 @@ def test_gpt_block_gradcheck():
 def test_blocks_exported():
     assert nn.blocks.BasicBlock is BasicBlock and nn.blocks.GPTBlock is GPTBlock
     assert BasicBlock.expansion == 1 and Bottleneck.expansion == 4
+
+
+@pytest.mark.parametrize("make", [lambda: BasicBlock(2, 2), lambda: Bottleneck(4, 1),
+                                  lambda: BasicBlock(2, 3, 2, nn.Sequential(nn.Conv2d(2, 3, 1, 2, bias=False),
+                                                                            nn.BatchNorm2d(3))),
+                                  lambda: InceptionBlock(2, 1, 1, 1, 1, 1, 1)],
+                         ids=["basic", "bottleneck", "basic-downsample", "inception"])
+def test_conv_blocks_gradcheck(make):
+    # Training mode: BatchNorm normalises with the batch statistics, so the gradient flows through them too.
+    lamina.manual_seed(0)
+    block = make().double()
+    x = lamina.tensor(rand(2, block.conv1.in_channels if hasattr(block, "conv1") else 2, 3, 3).astype(np.float64),
+                      requires_grad=True)
+    assert lamina.autograd.gradcheck(lambda x, *p: block(x), [x] + list(block.parameters()))

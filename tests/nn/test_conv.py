@@ -105,6 +105,12 @@ def test_conv_gradcheck():
     gradcheck_layer(nn.Conv2d(2, 2, 2, padding=1, padding_mode="reflect"), rand(1, 2, 3, 3))
     gradcheck_layer(nn.Conv1d(2, 2, 3, padding="same", padding_mode="circular"), rand(1, 2, 4))
     gradcheck_layer(nn.ConvTranspose2d(2, 1, 2, stride=2), rand(1, 2, 2, 2))
+    gradcheck_layer(nn.Conv2d(4, 2, 2, stride=2, padding=1, dilation=2, groups=2, padding_mode="replicate"),
+                    rand(1, 4, 4, 4))
+    gradcheck_layer(nn.Conv2d(1, 1, (2, 3), padding=(1, 2), padding_mode="circular"), rand(1, 1, 3, 3))
+    gradcheck_layer(nn.ConvTranspose2d(2, 2, 3, stride=2, padding=1, output_padding=1, groups=2, dilation=1),
+                    rand(1, 2, 2, 2))
+    gradcheck_layer(nn.ConvTranspose1d(2, 3, 3, stride=2, padding=1, output_padding=1), rand(1, 2, 3))
 
 
 def test_conv_float64_dtype_argument():

@@ -83,6 +83,11 @@ def test_pool_gradcheck():
     gradcheck_layer(nn.AvgPool2d(2, stride=1, padding=1, count_include_pad=False), rand(1, 1, 3, 3))
     gradcheck_layer(nn.AdaptiveAvgPool2d((2, 3)), rand(1, 1, 3, 4))
     gradcheck_layer(nn.AdaptiveMaxPool1d(2), _distinct(1, 2, 5))
+    gradcheck_layer(nn.MaxPool1d(3, stride=2, padding=1, dilation=2, ceil_mode=True), _distinct(1, 2, 7))
+    gradcheck_layer(nn.AvgPool1d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False), rand(1, 2, 6))
+    gradcheck_layer(nn.AvgPool2d(2, divisor_override=3), rand(1, 1, 4, 4))
+    gradcheck_layer(nn.AdaptiveMaxPool2d((2, 3)), _distinct(1, 2, 5, 4))
+    gradcheck_layer(nn.AdaptiveAvgPool1d(3), rand(1, 2, 5))
 
 
 def test_pool_errors():
@@ -110,6 +115,8 @@ def test_upsample_1d_and_gradcheck():
                 rand(2, 3, 4))
     gradcheck_layer(nn.Upsample(scale_factor=2, mode="bilinear"), rand(1, 1, 2, 2))
     gradcheck_layer(nn.Upsample(size=(3, 4)), rand(1, 1, 2, 2))
+    gradcheck_layer(nn.Upsample(size=5, mode="linear", align_corners=True), rand(1, 2, 3))
+    gradcheck_layer(nn.Upsample(scale_factor=1.5, mode="nearest-exact"), rand(1, 1, 2, 3))
 
 
 def test_upsample_repr_and_errors():
