@@ -83,6 +83,21 @@ def _dict_outputs(lib, D):
     return lib.Model(x, {"a": D(2, name="a")(x), "b": D(3, name="b")(x)})
 
 
+def _subclassed_stateless_unbuilt(lib, D):
+    # Keras builds weightless layers at construction: "0", not "0 (unbuilt)", before the first call.
+    class WithDropout(lib.Model):
+        def __init__(self):
+            super().__init__()
+            self.d1 = D(4)
+            self.dropout = lib.layers.Dropout(0.5)
+            self.act = lib.layers.ReLU()
+
+        def call(self, x):
+            return self.act(self.dropout(self.d1(x)))
+
+    return WithDropout()
+
+
 def _dict_unsorted(lib, D):
     # Keras flattens dicts by sorted key: inputs "a" before "b" and layer "alpha" before "zeta".
     a, b = lib.Input((3,), name="a"), lib.Input((2,), name="b")
@@ -130,6 +145,7 @@ CASES = [
     ("long names wrap", _long_names, {"line_length": 60}),
     ("dict outputs", _dict_outputs, {}),
     ("dict inputs and outputs in sorted key order", _dict_unsorted, {}),
+    ("subclassed with weightless layers before call", _subclassed_stateless_unbuilt, {}),
     ("subclassed with a list of layers", _subclassed_list, {"show_trainable": True}),
 ]
 

@@ -21,6 +21,7 @@ class ReLU(Layer):
             raise ArgumentError(f"ReLU: threshold must be non-negative, got {threshold!r}")
         self.max_value, self.negative_slope, self.threshold = max_value, negative_slope, threshold
         self.supports_masking = True
+        self._build_at_init()
 
     def call(self, inputs):
         return activations.relu(inputs, self.negative_slope, self.max_value, self.threshold)
@@ -44,6 +45,7 @@ class LeakyReLU(Layer):
             raise ArgumentError(f"LeakyReLU: negative_slope must be non-negative, got {negative_slope!r}")
         self.negative_slope = negative_slope
         self.supports_masking = True
+        self._build_at_init()
 
     def call(self, inputs):
         return F.leaky_relu(inputs, self.negative_slope)
@@ -64,6 +66,7 @@ class ELU(Layer):
         super().__init__(**kwargs)
         self.alpha = alpha
         self.supports_masking = True
+        self._build_at_init()
 
     def call(self, inputs):
         return F.elu(inputs, self.alpha)
@@ -131,6 +134,7 @@ class Softmax(Layer):
         super().__init__(**kwargs)
         self.axis = list(axis) if isinstance(axis, (list, tuple)) else axis
         self.supports_masking = True
+        self._build_at_init()
 
     def call(self, inputs, mask=None):
         if mask is not None:

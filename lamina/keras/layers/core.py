@@ -237,6 +237,7 @@ class Activation(Layer):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
         self.supports_masking = True
+        self._build_at_init()
 
     def call(self, inputs):
         return self.activation(inputs)
@@ -269,6 +270,7 @@ class Dropout(Layer):
         self.seed = seed
         self.seed_generator = krandom.SeedGenerator(seed) if seed is not None else None
         self.supports_masking = True
+        self._build_at_init()
 
     def call(self, inputs, training=False):
         if not training or self.rate == 0.0:
@@ -328,6 +330,7 @@ class Reshape(Layer):
         if sum(d == -1 for d in target) > 1 or any(not isinstance(d, int) or (d < 0 and d != -1) for d in target):
             raise ArgumentError(f"Reshape: target_shape must be ints with at most one -1, got {target_shape!r}")
         self.target_shape = target
+        self._build_at_init()
 
     def call(self, inputs):
         n = math.prod(inputs.shape[1:])
@@ -404,6 +407,7 @@ class Identity(Layer):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
+        self._build_at_init()
 
     def call(self, inputs):
         return inputs

@@ -336,6 +336,14 @@ class Layer(Module):
     def build(self, input_shape=None):
         """Create the layer's weights for inputs of ``input_shape`` (the default creates none)."""
 
+    def _build_at_init(self):
+        """Mark a layer that has no weights built at construction, as Keras does for its stateless layers
+        (activations, dropout, pooling, reshape): ``summary()`` of an unbuilt model then counts it as ``0``, not
+        ``0 (unbuilt)``. A subclass that defines ``build`` is left to build on its first call."""
+        if getattr(type(self).build, "_lamina_default", False):
+            self.__dict__["built"] = True
+            self.__dict__["_locked"] = self._lock_after_build
+
     def _build_from_call(self, args, kwargs):
         """The first call's build: shapes come from the call's tensor arguments."""
         if getattr(type(self).build, "_lamina_default", False):

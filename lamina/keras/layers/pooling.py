@@ -25,6 +25,7 @@ class _Pooling(Layer):
         self.padding = standardize_padding(padding, who)
         self.data_format = standardize_data_format(data_format, who)
         self.input_spec = InputSpec(ndim=self.rank + 2)
+        self._build_at_init()
 
     def call(self, inputs):
         return type(self)._op(inputs, self.pool_size, self.strides, self.padding, self.data_format)
@@ -85,6 +86,7 @@ class _GlobalPooling(Layer):
         self.data_format = standardize_data_format(data_format, type(self).__name__)
         self.keepdims = bool(keepdims)
         self.input_spec = InputSpec(ndim=self.rank + 2)
+        self._build_at_init()
 
     def _axes(self):
         return tuple(range(1, self.rank + 1)) if self.data_format == "channels_last" else \
