@@ -269,3 +269,52 @@ def test_load_in_a_fresh_process_imports_nothing_from_the_file(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:2] == ["[[-3.0, -3.0, -3.0]]", "[]"]
+
+
+def test_clone_model_to_json_and_model_from_config_match_keras():
+    from tests.keras.keras_helpers import fresh, real_keras
+
+    def build(lib):
+        x = lib.Input((4,), name="in")
+        functional = lib.Model(x, lib.layers.Dense(2, name="head")(lib.layers.Dense(8, name="hid")(x)), name="net")
+        sequential = lib.Sequential([lib.Input((3,)), lib.layers.Dense(2, name="d")], name="seq")
+        return functional, sequential
+
+    def describe(model):
+        return type(model).__name__, model.name, [layer.name for layer in model.layers], model.built
+
+    fresh()
+    theirs = build(real_keras)
+    fresh()
+    ours = build(keras)
+    data = rand(3, 4)
+    for (a, b) in zip(ours, theirs):
+        assert describe(keras.models.clone_model(a)) == describe(real_keras.models.clone_model(b))
+        assert describe(keras.models.model_from_json(a.to_json())) == \
+            describe(real_keras.models.model_from_json(b.to_json()))
+    assert describe(keras.Model.from_config(ours[0].get_config())) == \
+        describe(real_keras.Model.from_config(theirs[0].get_config()))
+    clone = keras.models.clone_model(ours[0])
+    assert not np.allclose(clone.predict(data, verbose=0), ours[0].predict(data, verbose=0))  # fresh weights
+    clone.set_weights(ours[0].get_weights())
+    _same_predictions(clone, ours[0], lamina.tensor(data))
+    check_error(lambda: keras.models.clone_model(Dense(2)), lamina.ArgumentError, "clone_model", "Dense")
+    check_error(lambda: keras.models.model_from_json("{not json"), SerializationError, "model_from_json")
+    check_error(lambda: keras.models.model_from_json(json.dumps(keras.saving.serialize_keras_object(Dense(2)))),
+                SerializationError, "not a model")
+
+
+def test_model_from_config_with_custom_objects():
+    class Twice(keras.layers.Layer):  # not registered: found through custom_objects only
+        def call(self, x):
+            return x * 2
+
+    x = keras.Input((2,))
+    model = keras.Model(x, Twice(name="twice")(x))
+    config = model.get_config()
+    check_error(lambda: keras.Model.from_config(config), SerializationError, "Twice")
+    again = keras.Model.from_config(config, custom_objects={"Twice": Twice})
+    assert isinstance(again.get_layer("twice"), Twice)
+    seq = keras.Sequential([keras.Input((2,)), Twice()])
+    assert isinstance(keras.Sequential.from_config(seq.get_config(), custom_objects={"Twice": Twice}).layers[0],
+                      Twice)

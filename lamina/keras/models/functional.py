@@ -190,8 +190,13 @@ class Functional(Model):
         return None
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         """Rebuild the layers from their configs and replay the graph's nodes."""
+        with saving.custom_object_scope(dict(custom_objects or {})):
+            return cls._from_config(config)
+
+    @classmethod
+    def _from_config(cls, config):
         try:
             records, nodes = config["layers"], config["nodes"]
         except (KeyError, TypeError):

@@ -119,6 +119,23 @@ class Model(Trainer, Layer):
         finally:
             call_context.training = outer
 
+    # ---- config -----------------------------------------------------------------------------------------
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A model from ``get_config()``'s dict; ``keras.Model.from_config`` of a functional model's config
+        (it has ``layers`` and ``nodes``) rebuilds the functional model, as in Keras."""
+        from lamina.keras.models.functional import Functional
+        if cls is Model and isinstance(config, dict) and "layers" in config and "nodes" in config:
+            return Functional.from_config(config, custom_objects)
+        with saving.custom_object_scope(dict(custom_objects or {})):
+            return super().from_config(config)
+
+    def to_json(self, **kwargs):
+        """The model's config record as a JSON string (``keras.models.model_from_json`` rebuilds it, with fresh
+        weights); ``kwargs`` go to ``json.dumps``."""
+        import json
+        return json.dumps(saving.serialize_keras_object(self), **kwargs)
+
     # ---- saving -----------------------------------------------------------------------------------------
     def save(self, filepath, overwrite=True):
         """Save config, metadata and weights to a ``.keras`` zip (see ``lamina.keras.saving``)."""

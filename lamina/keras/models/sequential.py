@@ -180,9 +180,9 @@ keys ``dense.kernel``, ``dense_1.kernel``), the same for every instance.
         return None  # a built Sequential starts with its InputLayer, which rebuilds it
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         records = config.get("layers")
         if not isinstance(records, list):
             raise saving.SerializationError("a Sequential config needs a list of 'layers'")
-        layers = [saving.deserialize_keras_object(record) for record in records]
+        layers = [saving.deserialize_keras_object(record, custom_objects) for record in records]
         return cls(layers, trainable=config.get("trainable", True), name=config.get("name"))
