@@ -107,6 +107,15 @@ class _NormBase(Module):
             count._vc[0] += 1
         return out
 
+    def _load_from_state_dict(self, state_dict, prefix, strict, missing, unexpected, errors, assign=False):
+        # torch's rule for a state_dict without version metadata (every safetensors file; checkpoints from before
+        # num_batches_tracked existed): a missing num_batches_tracked keeps its current value and is not reported.
+        before = len(missing)
+        super()._load_from_state_dict(state_dict, prefix, strict, missing, unexpected, errors, assign)
+        key = prefix + "num_batches_tracked"
+        if self.track_running_stats and key in missing[before:]:
+            missing.remove(key)
+
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")

@@ -286,3 +286,40 @@ def test_container_argument_errors_like_torch():
     check_error(lambda: nn.ModuleDict().update(3), TypeError, "ModuleDict.update", "key/value pairs", "int")
     check_error(lambda: nn.ModuleDict().update([("a", nn.ReLU(), 3)]), ValueError, "ModuleDict.update",
                 "element #0")
+
+
+def test_strict_load_message_and_result_are_torchs():
+    def attempt(tnn, lib, strict):
+        model = tnn.Sequential(tnn.Linear(2, 3), tnn.Sequential(tnn.Linear(3, 1), tnn.BatchNorm1d(1)))
+        state = {"0.weight": lib.ones(4, 2), "1.0.weight": lib.ones(1, 3), "1.0.bias": lib.ones(2),
+                 "1.1.weight": lib.ones(1), "extra": lib.ones(1)}
+        try:
+            return tuple(model.load_state_dict(state, strict=strict))
+        except RuntimeError as e:
+            return str(e)
+
+    for strict in (True, False):
+        _like_torch(lambda tnn, lib: attempt(tnn, lib, strict))
+    keys = attempt(nn, lamina, strict=True)
+    assert "Missing key(s)" in keys and "size mismatch for 1.0.bias" in keys
+
+
+def test_named_members_and_state_dict_of_shared_and_nested_modules_like_torch():
+    def script(tnn, lib):
+        class Net(tnn.Module):
+            def __init__(self):
+                super().__init__()
+                self.scale = tnn.Parameter(lib.ones(1))
+                self.alias = self.scale                       # one parameter under two names
+                self.body = tnn.Sequential(tnn.Linear(2, 2), tnn.BatchNorm1d(2))
+                self.head = self.body[0]                      # one layer under two paths
+                self.register_buffer("step", lib.zeros(()))
+                self.register_buffer("cache", lib.zeros(2), persistent=False)
+                self.fixed = lib.ones(2)                      # a plain tensor: neither
+                self._modules["extra"] = tnn.ReLU()           # written directly
+
+        net = Net()
+        return ([n for n, _ in net.named_parameters()], [n for n, _ in net.named_buffers()],
+                [n for n, _ in net.named_modules()], [n for n, _ in net.named_children()], list(net.state_dict()),
+                [n for n, _ in net.named_parameters(remove_duplicate=False)], repr(net))
+    _like_torch(script)

@@ -202,3 +202,29 @@ def test_lazy_batch_norm_trains_with_optimizer_built_before_first_call():
     (m(x) * lamina.randn(4, 3, 2, 2)).sum().backward()
     opt.step()
     assert not np.allclose(m.weight.detach().numpy(), 1.0) and int(m.num_batches_tracked) == 1
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_batch_norm_checkpoint_without_num_batches_tracked_loads_like_torch(lazy, tmp_path):
+    # A safetensors file carries no torch version metadata, so torch fills a missing num_batches_tracked with the
+    # module's current count instead of calling it missing; old checkpoints and hand-made dicts rely on it.
+    import safetensors.torch
+    source = torch.nn.BatchNorm2d(3)
+    source(torch.randn(4, 3, 2, 2))
+    state = {k: v for k, v in source.state_dict().items() if k != "num_batches_tracked"}
+    path = tmp_path / "bn.safetensors"
+    safetensors.torch.save_file(state, str(path))
+    t_bn, l_bn = (torch.nn.LazyBatchNorm2d(), nn.LazyBatchNorm2d()) if lazy else \
+        (torch.nn.BatchNorm2d(3), nn.BatchNorm2d(3))
+    if not lazy:
+        t_bn.num_batches_tracked.fill_(7)
+        l_bn.num_batches_tracked.fill_(7)
+    t_result = t_bn.load_state_dict(safetensors.torch.load_file(str(path)))
+    l_result = l_bn.load_state_dict(lamina.load(path))
+    assert tuple(l_result) == tuple(t_result) == ([], [])
+    compare_state(l_bn, t_bn)
+    assert int(l_bn.num_batches_tracked) == (0 if lazy else 7)
+    # the other keys are still required
+    message = check_error(lambda: nn.Sequential(nn.BatchNorm1d(2)).load_state_dict({"0.weight": lamina.ones(2)}),
+                          RuntimeError, '"0.bias"', '"0.running_mean"', '"0.running_var"')
+    assert "num_batches_tracked" not in message
