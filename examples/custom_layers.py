@@ -46,13 +46,13 @@ class ScaledLinear(nn.Module):
 # ---- a block with control flow and a shared layer ----------------------------------------------------------------
 
 class Refine(nn.Module):
-    """x <- x + tanh(shared(x)), repeated until the update is small or ``max_steps`` is reached.
+    """x <- x + tanh(shared(x)), repeated until the update is small next to x (or ``max_steps`` is reached).
 
     ``forward`` is ordinary Python: the loop length depends on the data, and the same Linear runs at every step
     (its parameters are listed once and receive the sum of the gradients of all its uses).
     """
 
-    def __init__(self, width, max_steps=3, tol=0.05):
+    def __init__(self, width, max_steps=4, tol=0.45):
         super().__init__()
         self.shared = nn.Linear(width, width)
         self.max_steps, self.tol = max_steps, tol
@@ -61,8 +61,9 @@ class Refine(nn.Module):
     def forward(self, x):
         for step in range(1, self.max_steps + 1):
             update = self.shared(x).tanh()
+            relative = (update.abs().mean() / (x.abs().mean() + 1e-6)).item()
             x = x + update
-            if update.abs().mean().item() < self.tol:  # a data-dependent early exit
+            if relative < self.tol:  # a data-dependent early exit: this batch needs no more refining
                 break
         self.steps_taken = step
         return x
@@ -140,6 +141,7 @@ def train(model, loader, epochs, quick):
     for epoch in range(1, epochs + 1):
         model.train()
         total = seen = 0
+        steps = []  # how many refining steps each batch took: the data decides
         bar = tqdm(loader, desc=f"epoch {epoch:2d}/{epochs}", leave=False, disable=quick)
         for x, y in bar:
             optimizer.zero_grad()
@@ -148,10 +150,12 @@ def train(model, loader, epochs, quick):
             optimizer.step()
             total += loss.item() * y.shape[0]
             seen += y.shape[0]
+            steps.append(model.refine.steps_taken)
             if hasattr(bar, "set_postfix"):
-                bar.set_postfix(loss=f"{loss.item():.4f}")
+                bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
         losses.append(total / seen)
-        print(f"epoch {epoch:2d}  loss {losses[-1]:.4f}  refine steps on the last batch: {model.refine.steps_taken}")
+        print(f"epoch {epoch:2d}  loss {losses[-1]:.4f}  refine steps per batch: {min(steps)}..{max(steps)}, "
+              f"mean {sum(steps) / len(steps):.2f}")
     return losses
 
 

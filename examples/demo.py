@@ -39,13 +39,16 @@ class DigitsNet(nn.Module):
 
 
 def evaluate(model, loader):
+    """(mean loss, accuracy) over a loader, in eval mode (dropout off) and without building a graph."""
     model.eval()
-    correct = total = 0
+    total_loss = correct = total = 0
     with lamina.no_grad():
         for x, y in loader:
-            correct += (model(x).argmax(dim=1) == y).sum().item()
+            logits = model(x)
+            total_loss += nn.functional.cross_entropy(logits, y, reduction="sum").item()
+            correct += (logits.argmax(dim=1) == y).sum().item()
             total += y.shape[0]
-    return correct / total
+    return total_loss / total, correct / total
 
 
 def main(epochs=30, out="out", quick=False):
@@ -57,7 +60,7 @@ def main(epochs=30, out="out", quick=False):
     lamina.summary(model, input_size=(1, 1, 8, 8))
     optimizer = lamina.optim.Adam(model.parameters(), lr=3e-3)
     scheduler = lamina.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
-    history = {"loss": [], "accuracy": [], "val_accuracy": []}
+    history = {"loss": [], "val_loss": [], "accuracy": [], "val_accuracy": []}  # val_: the held-out split
     start = time.perf_counter()
     for epoch in range(1, (2 if quick else epochs) + 1):
         model.train()
@@ -72,14 +75,15 @@ def main(epochs=30, out="out", quick=False):
             total_loss += loss.item() * y.shape[0]
             correct += (logits.argmax(dim=1) == y).sum().item()
             seen += y.shape[0]
-            if hasattr(bar, "set_postfix"):
-                bar.set_postfix(loss=f"{loss.item():.4f}")
+            if hasattr(bar, "set_postfix"):  # refresh=False: the bar redraws at its own pace, not every batch
+                bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
         scheduler.step()
-        history["loss"].append(total_loss / seen)
-        history["accuracy"].append(correct / seen)
-        history["val_accuracy"].append(evaluate(model, test_loader))
+        val_loss, val_accuracy = evaluate(model, test_loader)
+        for name, value in (("loss", total_loss / seen), ("accuracy", correct / seen), ("val_loss", val_loss),
+                            ("val_accuracy", val_accuracy)):
+            history[name].append(value)
         print(f"epoch {epoch:2d}  loss {history['loss'][-1]:.4f}  accuracy {history['accuracy'][-1]:.3f}  "
-              f"val_accuracy {history['val_accuracy'][-1]:.3f}")
+              f"val_loss {val_loss:.4f}  val_accuracy {val_accuracy:.3f}")
     print(f"trained in {time.perf_counter() - start:.1f} s")
 
     os.makedirs(out, exist_ok=True)
@@ -90,14 +94,18 @@ def main(epochs=30, out="out", quick=False):
     restored.eval(), model.eval()
     x_test = test_set.tensors[0]
     with lamina.no_grad():
-        same = bool((restored(x_test).argmax(dim=1) == model(x_test).argmax(dim=1)).all())
+        before, after = model(x_test), restored(x_test)
+    # bit for bit: the same logits, hence the same predicted classes
+    same = bool((before == after).all()) and bool((before.argmax(dim=1) == after.argmax(dim=1)).all())
     print(f"checkpoint saved to {checkpoint} and reloaded: identical predictions: {same}")
     try:
         from lamina.utils.plotting import plot_history
-        print(f"curves written to {plot_history(history, os.path.join(out, 'digits_curves.png'))}")
+        curves = plot_history(history, os.path.join(out, "digits_curves.png"),
+                              title="DigitsNet on the embedded digits (val_: the held-out split)")
+        print(f"curves written to {curves}")
     except ImportError as e:
         print(f"(no curves: {e})")
-    accuracy = evaluate(model, test_loader)
+    _, accuracy = evaluate(model, test_loader)
     print(f"test accuracy: {accuracy:.3f}")
     return accuracy
 

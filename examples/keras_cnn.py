@@ -2,8 +2,9 @@
 
 Same task as the main demo (the embedded 8x8 handwritten digits), written as Keras 3 code runs on Lamina:
 ``keras.Input`` -> Conv2D/MaxPooling2D/Flatten/Dense, ``model.summary()``, ``compile``/``fit`` with a validation
-split, EarlyStopping and ModelCheckpoint, ``evaluate``, and a ``.keras`` file that ``load_model`` reads back into a
-model with identical predictions. Keras layers are channels-last, so images go in as (N, 8, 8, 1).
+split, EarlyStopping and ModelCheckpoint, the returned History plotted as curves, ``evaluate``, and a ``.keras``
+file that ``load_model`` reads back into a model with identical predictions. Keras layers are channels-last, so
+images go in as (N, 8, 8, 1).
 
 Run: ``python examples/keras_cnn.py [--epochs N] [--out DIR] [--quick]``.
 """
@@ -57,6 +58,11 @@ def main(epochs=40, out="out", quick=False):
     history = model.fit(x_train, y_train, batch_size=32, epochs=2 if quick else epochs, validation_split=0.1,
                         callbacks=callbacks, verbose=2 if quick else 1)
     print(f"trained {len(history.history['loss'])} epochs; best checkpoint in {best_path}")
+    try:  # fit returns a History: one list per metric, which plots as training curves
+        from lamina.utils.plotting import plot_history
+        print(f"curves written to {plot_history(history, os.path.join(out, 'keras_cnn_curves.png'))}")
+    except ImportError as e:
+        print(f"(no curves: {e})")
 
     test_loss, test_accuracy = model.evaluate(x_test, y_test, verbose=0)
 
@@ -74,7 +80,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=40, help="at most this many epochs (EarlyStopping may stop "
                                                                "sooner)")
-    parser.add_argument("--out", default="out", help="folder for the .keras files")
+    parser.add_argument("--out", default="out", help="folder for the .keras files and the curves")
     parser.add_argument("--quick", action="store_true", help="two epochs, one line per epoch (for the tests)")
     args = parser.parse_args()
     main(args.epochs, args.out, args.quick)
