@@ -123,3 +123,30 @@ def test_readme_code_runs(tmp_path, monkeypatch):
             raise AssertionError(f"README.md: code block {i} failed: {type(e).__name__}: {e}") from e
     quick_start = re.search(r"## Quick start\n\n```\n(.*?)```", readme, flags=re.S).group(1)
     assert [line.split("#")[0].strip() for line in quick_start.strip().splitlines()] == ["make demo", "make test"]
+
+
+def test_plot_history_takes_a_keras_history_and_refuses_nothing_to_plot(tmp_path):
+    import lamina
+    from lamina.utils.plotting import plot_history
+
+    class History:  # what Keras's fit returns: .history, a dict of lists
+        history = {"loss": [0.9, 0.4, 0.2], "accuracy": [0.6, 0.8, 0.9], "val_accuracy": [0.5, 0.7, 0.85]}
+
+    assert plot_history(History(), tmp_path / "h.png", title="t").read_bytes()[:4] == b"\x89PNG"
+    for bad in ({}, {"val_loss": [1.0]}, {"loss": []}, [1.0, 0.5]):
+        with pytest.raises(lamina.ArgumentError, match="plot_history"):
+            plot_history(bad, tmp_path / "bad.png")
+    assert not (tmp_path / "bad.png").exists()
+
+
+def test_without_matplotlib_plotting_names_the_extra_and_the_demo_still_runs(tmp_path):
+    code = ("import runpy, sys; sys.modules['matplotlib'] = None; "
+            "from lamina.utils.plotting import plot_history, MissingDependencyError\n"
+            "try:\n    plot_history({'loss': [1.0]}, 'x.png')\n"
+            "except MissingDependencyError as e:\n    print('error:', e)\n"
+            f"sys.argv = ['demo.py', '--quick', '--out', {str(tmp_path / 'out')!r}]\n"
+            f"runpy.run_path({str(ROOT / 'examples' / 'demo.py')!r}, run_name='__main__')")
+    out = _run(["-c", code], cwd=tmp_path)
+    assert "error: plot_history() needs matplotlib: pip install 'lamina[plot]'" in out
+    assert "(no curves: plot_history() needs matplotlib" in out and not (tmp_path / "out" / "digits_curves.png").exists()
+    assert out.strip().splitlines()[-1].startswith("test accuracy: ")

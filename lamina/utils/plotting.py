@@ -1,5 +1,5 @@
 """Training curves to a PNG (matplotlib is an optional extra: ``pip install lamina[plot]``)."""
-from lamina.errors import LaminaError
+from lamina.errors import ArgumentError, LaminaError
 
 
 class MissingDependencyError(LaminaError, ImportError):
@@ -24,7 +24,10 @@ def plot_history(history, path, title=None):
     except ImportError:
         raise MissingDependencyError("plot_history() needs matplotlib: pip install 'lamina[plot]'") from None
     history = getattr(history, "history", history)
-    names = [k for k in history if not k.startswith("val_")]
+    names = [k for k in history if not k.startswith("val_")] if isinstance(history, dict) else []
+    if not names or not all(len(history[k]) for k in names):
+        raise ArgumentError(f"plot_history(): expected a dict of metric name -> values per epoch (or a Keras "
+                            f"History), with at least one training metric and one epoch; got {history!r}")
     groups = [[n for n in names if "loss" in n], [n for n in names if "loss" not in n]]
     groups = [g for g in groups if g]
     fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 3.6), squeeze=False)
