@@ -208,3 +208,19 @@ def test_iterable_dataset_drop_last_and_no_batching():
     assert [b.shape for b in batches] == [(3, 1), (3, 1)]
     singles = list(lud.DataLoader(Stream(), batch_size=None))
     assert len(singles) == 7 and isinstance(singles[0], lamina.Tensor) and singles[0].shape == (1,)
+
+
+def test_stack_dataset_and_repeatable_random_split():
+    ld, _ = _pair(6)
+    stacked = lud.StackDataset(ld, lud.Subset(ld, [5, 4, 3, 2, 1, 0]))
+    (x0, y0), (x1, y1) = stacked[1]
+    assert len(stacked) == 6 and y0.item() == 1 and y1.item() == 4
+    named = lud.StackDataset(a=ld, b=ld)
+    assert sorted(named[2]) == ["a", "b"]
+    check_error(lambda: lud.StackDataset(ld, lud.Subset(ld, [0])), ShapeError, "same length")
+
+    def split(seed):
+        return [p.indices for p in lud.random_split(range(20), [0.5, 0.25, 0.25],
+                                                    generator=lamina.Generator().manual_seed(seed))]
+    assert split(3) == split(3) != split(4)
+    assert [len(p) for p in split(3)] == [10, 5, 5] and sorted(sum(split(3), [])) == list(range(20))
