@@ -119,6 +119,28 @@ def test_reshape_permute_repeat_identity():
     check_error(lambda: L.Permute((1, 3)), lamina.ArgumentError, "Permute", "dims")
 
 
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.layers.Lambda(lambda t: lib.ops.reshape(t, (-1, 12)), output_shape=(12,)),
+    lambda lib: lib.layers.Lambda(lambda t: t * 2, output_shape=(3, 4)),
+    lambda lib: lib.layers.Lambda(lambda t: lib.ops.sum(t, axis=-1), output_shape=lambda s: s[:-1]),
+    lambda lib: lib.layers.Lambda(lambda t: lib.ops.mean(t, axis=1)),
+    lambda lib: lib.layers.Lambda(lambda t, k: t * k, arguments={"k": 3.0}),
+], ids=["tuple output_shape without batch", "same-rank tuple", "callable output_shape", "inferred", "arguments"])
+def test_lambda(make):
+    x = rand(2, 3, 4, seed=7)
+    compare(make(real_keras), make(keras), x)
+    theirs, ours = make(real_keras)(real_keras.Input((3, 4))), make(keras)(keras.Input((3, 4)))
+    assert ours.shape == theirs.shape
+    assert make(keras).compute_output_shape((None, 3, 4)) == make(real_keras).compute_output_shape((None, 3, 4))
+
+
+def test_lambda_on_several_inputs():
+    a, b = rand(2, 3, seed=8), rand(2, 3, seed=9)
+    compare(R.Lambda(lambda ts: ts[0] - ts[1]), L.Lambda(lambda ts: ts[0] - ts[1]), [a, b])
+    assert L.Lambda(lambda ts: ts[0] - ts[1], output_shape=(3,))([keras.Input((3,)), keras.Input((3,))]).shape == \
+        (None, 3)
+
+
 def test_embedding_and_mask():
     idx = np.array([[3, 1, 0, 0], [2, 5, 4, 0]], dtype=np.int64)
     theirs, ours = R.Embedding(6, 3, mask_zero=True), L.Embedding(6, 3, mask_zero=True)

@@ -2,8 +2,19 @@
 import inspect
 
 from lamina.keras import saving
-from lamina.keras.backend import KerasTensor, map_shapes
+from lamina.keras.backend import KerasTensor, flatten_shapes, map_shapes, map_structure
 from lamina.keras.layers.layer import Layer
+
+
+def _as_shapes(value):
+    """An output_shape as tuples: a list of ints is one shape, a list of lists several (JSON gives lists)."""
+    if isinstance(value, (list, tuple)) and all(d is None or isinstance(d, int) for d in value):
+        return tuple(value)
+    if isinstance(value, (list, tuple)):
+        return [_as_shapes(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _as_shapes(v) for k, v in value.items()}
+    return value
 
 
 class Lambda(Layer):
@@ -52,14 +63,14 @@ class Lambda(Layer):
     def compute_output_spec(self, *args, **kwargs):
         if self.output_shape is None:
             return super().compute_output_spec(*args, **kwargs)
-        shape = self.output_shape
-        if callable(shape):
-            shape = shape(map_shapes(lambda s: s, args[0].shape if isinstance(args[0], KerasTensor) else
-                                     [a.shape for a in args[0]]))
-        shape = tuple(shape)
-        if args and isinstance(args[0], KerasTensor) and len(shape) == args[0].ndim - 1:
-            shape = (args[0].shape[0],) + shape  # Keras's output_shape leaves out the batch dimension
-        return KerasTensor(shape, self.compute_dtype)
+        input_shape = map_structure(lambda x: x.shape if isinstance(x, KerasTensor) else x, args[0])
+        if callable(self.output_shape):
+            shape = self.output_shape(input_shape)  # a function of the full input shape(s), batch included
+        else:
+            # As in Keras, a given output_shape leaves out the batch dimension, which is the first input's.
+            batch = flatten_shapes(input_shape)[0][0]
+            shape = map_shapes(lambda s: (batch,) + tuple(s), _as_shapes(self.output_shape))
+        return map_shapes(lambda s: KerasTensor(s, self.compute_dtype), _as_shapes(shape))
 
     def get_config(self):
         config = super().get_config()
