@@ -2,8 +2,8 @@
 
 Trains ``lamina.models.GPT`` (a small GPT-2-style transformer) to predict the next character of Python source, then
 samples text from one prompt at three temperatures and saves the model, its config and its vocabulary in one
-safetensors checkpoint. The default run (600 steps) takes about three minutes on a 2-core CPU and reaches a held-out
-loss near 1.7 nats per character; the text gets more Python-like the longer it trains (try ``--steps 3000``).
+safetensors checkpoint. The default run (600 steps) takes three to five minutes on a 2-core CPU and reaches a
+held-out loss near 1.7 nats per character; the text gets more Python-like the longer it trains (try ``--steps 3000``).
 
 Run: ``python examples/char_gpt.py [--steps N] [--out DIR] [--quick]``.
 """
