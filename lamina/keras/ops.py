@@ -396,6 +396,21 @@ def mean(x, axis=None, keepdims=False):
     return _reduce_all(lamina.mean, _float(x), axis, keepdims)
 
 
+def average(x, axis=None, weights=None):
+    """The mean of ``x``, weighted by ``weights`` (the shape of ``x``, or 1-D along a single ``axis``)."""
+    x = _float(x)
+    if weights is None:
+        return mean(x, axis=axis)
+    w = _float(weights)
+    if w.ndim == 1 and x.ndim > 1:
+        if not isinstance(axis, int):
+            raise ArgumentError(f"keras.ops.average(): 1-D weights need a single int axis, got axis={axis!r}")
+        w = w.reshape([-1 if i == axis % x.ndim else 1 for i in range(x.ndim)])
+    if tuple(w.shape) != tuple(x.shape) and w.ndim == x.ndim:
+        w = lamina.broadcast_to(w, tuple(x.shape))
+    return sum(x * w, axis=axis) / sum(w, axis=axis)
+
+
 def prod(x, axis=None, keepdims=False, dtype=None):
     x = _t(x) if dtype is None else cast(x, dtype)
     out = _reduce_all(lamina.prod, x, axis, keepdims)
@@ -601,6 +616,37 @@ def swapaxes(x, axis1, axis2):
 
 def broadcast_to(x, shape):
     return lamina.broadcast_to(_t(x), _shape(shape))
+
+
+def diagonal(x, offset=0, axis1=0, axis2=1):
+    """The diagonal of the 2-D slices over ``axis1``/``axis2``, on a new last axis (NumPy's rule); composed from
+    an advanced index, so it is differentiable."""
+    x = lamina.movedim(_t(x), (axis1, axis2), (-2, -1))
+    rows, cols = x.shape[-2], x.shape[-1]
+    n = builtins.max(0, builtins.min(rows, cols - offset) if offset >= 0 else builtins.min(rows + offset, cols))
+    start_r, start_c = (0, offset) if offset >= 0 else (-offset, 0)
+    r = Tensor._make(xp.arange(start_r, start_r + n))
+    c = Tensor._make(xp.arange(start_c, start_c + n))
+    return x[..., r, c]
+
+
+def diag(x, k=0):
+    """A 1-D ``x`` placed on the ``k``-th diagonal of a square matrix, or the ``k``-th diagonal of a 2-D ``x``."""
+    x = _t(x)
+    if x.ndim == 2:
+        return diagonal(x, offset=k)
+    if x.ndim != 1:
+        raise ShapeError(f"keras.ops.diag(): x must be 1-D or 2-D, got shape {tuple(x.shape)}")
+    n = x.shape[0] + builtins.abs(k)
+    # x times the identity puts x on the main diagonal; padding shifts it to diagonal k.
+    square = x.reshape(-1, 1) * Tensor._make(xp.eye(x.shape[0], dtype=x._data.dtype))
+    before, after = (builtins.abs(k), 0) if k < 0 else (0, k)
+    return pad(square, ((before, after), (after, before))) if n != x.shape[0] else square
+
+
+def trace(x, offset=0, axis1=0, axis2=1):
+    """The sum of the diagonal (``diagonal``) over ``axis1``/``axis2``."""
+    return sum(diagonal(x, offset, axis1, axis2), axis=-1)
 
 
 def tril(x, k=0):

@@ -178,6 +178,28 @@ def test_linear_algebra():
     _same(ops.vdot(lamina.tensor(a), lamina.tensor(a)), kops.vdot(a.ravel(), a.ravel()), rtol=1e-5)
 
 
+def test_diagonals_trace_and_average():
+    a, v = rand(3, 4, seed=8), rand(3, seed=9)
+    for k in (0, 2, -1):
+        _same(ops.diag(lamina.tensor(v), k), kops.diag(v, k))
+    for k in (0, 1, -2, 5):
+        _same(ops.diag(lamina.tensor(a), k), kops.diag(a, k))
+    for args in [(), (1, 1, 2), (-1, 0, 2)]:
+        _same(ops.diagonal(lamina.tensor(X), *args), kops.diagonal(X, *args))
+    _same(ops.trace(lamina.tensor(a)), kops.trace(a))
+    _same(ops.trace(lamina.tensor(X), axis1=1, axis2=2), kops.trace(X, axis1=1, axis2=2))
+    _same(ops.average(lamina.tensor(X)), kops.average(X))
+    _same(ops.average(lamina.tensor(X), axis=-1, weights=P), kops.average(X, axis=-1, weights=P))
+    # other axes and 1-D weights: NumPy's rule (Keras's torch backend sums the weights over the last axis)
+    _same(ops.average(lamina.tensor(X), axis=1, weights=P), np.average(X, axis=1, weights=P).astype(np.float32))
+    _same(ops.average(lamina.tensor(X), axis=1, weights=np.abs(v)), np.average(X, axis=1, weights=np.abs(v)))
+    x = lamina.tensor(a, requires_grad=True)
+    ops.trace(x).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.eye(3, 4, dtype=np.float32))
+    check_error(lambda: ops.diag(lamina.tensor(X)), lamina.ShapeError, "diag", "(2, 3, 4)")
+    check_error(lambda: ops.average(lamina.tensor(X), axis=None, weights=v), lamina.ArgumentError, "average", "axis")
+
+
 def test_creation_and_conversion():
     _same(ops.arange(5), kops.arange(5))
     _same(ops.arange(1, 7, 2), kops.arange(1, 7, 2))
