@@ -415,6 +415,49 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     return -lamina.sum(y_true * _log_probs(y_pred, from_logits, axis), dim=axis)
 
 
+def _sparse_targets(name, y_true, y_pred, ignore_class, axis):
+    """Checked inputs of a sparse cross-entropy: (float y_pred, int64 label array, class axis, valid or None).
+
+    The labels have y_pred's shape without its class axis (a trailing axis of 1 is squeezed); float labels are
+    truncated to ints, and labels equal to ``ignore_class`` become 0 with ``valid`` False there.
+    """
+    _check_axis(name, axis)
+    y_pred = convert(y_pred)
+    if not y_pred.is_floating_point():
+        y_pred = y_pred.to(lamina.float32)
+    labels = convert(y_true)
+    if labels.ndim == y_pred.ndim and labels.shape[axis] == 1:
+        labels = lamina.squeeze(labels, axis)
+    if y_pred.ndim < 1:
+        raise ShapeError(f"keras.losses.{name}(): y_pred must be at least rank 1")
+    class_axis = axis % y_pred.ndim
+    expected = tuple(s for i, s in enumerate(y_pred.shape) if i != class_axis)
+    if tuple(labels.shape) != expected:
+        raise ShapeError(f"keras.losses.{name}(): y_true must have the shape of y_pred without its class axis, "
+                         f"{expected}; got y_true {tuple(labels.shape)} and y_pred {tuple(y_pred.shape)}")
+    label_data = labels._data
+    if label_data.dtype != xp.int64:
+        label_data = label_data.astype(xp.int64)
+    valid = None
+    if ignore_class is not None:
+        valid = label_data != ignore_class
+        label_data = xp.where(valid, label_data, 0)
+    num_classes = y_pred.shape[class_axis]
+    if label_data.size and (label_data.min() < 0 or label_data.max() >= num_classes):
+        raise IndexError_(
+            f"keras.losses.{name}(): class labels must lie in [0, {num_classes}), got values from "
+            f"{int(label_data.min())} to {int(label_data.max())}")
+    return y_pred, label_data, class_axis, valid
+
+
+def _fused_cross_entropy(y_pred, label_data, class_axis, reduction):
+    """``-log_softmax(y_pred)[label]`` through the fused ``F.cross_entropy`` (one operator: one log-sum-exp pass
+    forward, softmax - onehot backward), with the classes moved to axis 1 where it expects them."""
+    if y_pred.ndim > 1 and class_axis != 1:
+        y_pred = lamina.movedim(y_pred, class_axis, 1)
+    return F.cross_entropy(y_pred, Tensor._make(label_data), reduction=reduction)
+
+
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
     """Cross-entropy against integer class labels: ``-log(p[y_true])``.
 
@@ -424,36 +467,14 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
         ignore_class: a label value whose samples give 0 and are left out of the mean.
         axis: the class axis.
     """
-    _check_axis("sparse_categorical_crossentropy", axis)
-    y_pred = convert(y_pred)
-    if not y_pred.is_floating_point():
-        y_pred = y_pred.to(lamina.float32)
-    labels = convert(y_true)
-    if labels.ndim == y_pred.ndim and labels.shape[axis] == 1:
-        labels = lamina.squeeze(labels, axis)
-    if y_pred.ndim < 1:
-        raise ShapeError("keras.losses.sparse_categorical_crossentropy(): y_pred must be at least rank 1")
-    class_axis = axis % y_pred.ndim
-    expected = tuple(s for i, s in enumerate(y_pred.shape) if i != class_axis)
-    if tuple(labels.shape) != expected:
-        raise ShapeError(f"keras.losses.sparse_categorical_crossentropy(): y_true must have the shape of y_pred "
-                         f"without its class axis, {expected}; got y_true {tuple(labels.shape)} and y_pred "
-                         f"{tuple(y_pred.shape)}")
-    label_data = labels._data
-    if label_data.dtype.kind == "f":
-        label_data = label_data.astype(xp.int64)
-    valid = None
-    if ignore_class is not None:
-        valid = label_data != ignore_class
-        label_data = xp.where(valid, label_data, 0)
-    num_classes = y_pred.shape[class_axis]
-    if label_data.size and (label_data.min() < 0 or label_data.max() >= num_classes):
-        raise IndexError_(
-            f"keras.losses.sparse_categorical_crossentropy(): class labels must lie in [0, {num_classes}), got "
-            f"values from {int(label_data.min())} to {int(label_data.max())}")
-    index = Tensor._make(xp.expand_dims(label_data.astype(xp.int64), class_axis))
-    picked = lamina.take_along_dim(_log_probs(y_pred, from_logits, class_axis), index, dim=class_axis)
-    result = -lamina.squeeze(picked, class_axis)
+    y_pred, label_data, class_axis, valid = _sparse_targets("sparse_categorical_crossentropy", y_true, y_pred,
+                                                            ignore_class, axis)
+    if from_logits:
+        result = _fused_cross_entropy(y_pred, label_data, class_axis, "none")
+    else:
+        index = Tensor._make(xp.expand_dims(label_data, class_axis))
+        picked = lamina.take_along_dim(_log_probs(y_pred, False, class_axis), index, dim=class_axis)
+        result = -lamina.squeeze(picked, class_axis)
     if valid is not None:
         result = result * Tensor._make(valid.astype(result._data.dtype))
         result._keras_mask = Tensor._make(valid)
@@ -537,6 +558,18 @@ CategoricalCrossentropy = _wrapper_class(
     """, extra=(("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)))
 
 
+def _integer_labels_below(y_true, y_pred, axis, limit):
+    """True when ``y_true`` is an integer array or Tensor and ``y_pred`` has fewer than ``limit`` classes (so every
+    valid label is below it)."""
+    data = y_true._data if isinstance(y_true, Tensor) else y_true
+    return (isinstance(data, xp.ndarray) and data.dtype.kind in "iu" and y_pred.ndim > 0
+            and isinstance(axis, int) and -y_pred.ndim <= axis < y_pred.ndim and y_pred.shape[axis] <= limit)
+
+
+# Keras reductions of unweighted values, as F.cross_entropy's: the sum, or the sum over the number of values.
+_FUSED_REDUCTIONS = {"sum_over_batch_size": "mean", "mean": "mean", "mean_with_sample_weight": "mean", "sum": "sum"}
+
+
 class SparseCategoricalCrossentropy(LossFunctionWrapper):
     """Cross-entropy against integer class labels.
 
@@ -559,6 +592,21 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         self.from_logits = from_logits
         self.ignore_class = ignore_class
         self.axis = axis
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        # The usual training loss, logits without weights or masks reduced to a mean (or sum), is one fused
+        # operator; reduce_weighted_values would give the same value from the per-sample losses.
+        if (sample_weight is None and self.from_logits and self.ignore_class is None
+                and self.reduction in _FUSED_REDUCTIONS and isinstance(y_pred, (Tensor, xp.ndarray))
+                and getattr(y_pred, "_keras_mask", None) is None):
+            y_pred = convert(y_pred, self.dtype)
+            if not _integer_labels_below(y_true, y_pred, self.axis, 2 ** 24):
+                y_true = convert(y_true, self.dtype)  # float32 holds every int below 2 ** 24 exactly: skipped then
+            y_pred, label_data, class_axis, _ = _sparse_targets("sparse_categorical_crossentropy", y_true, y_pred,
+                                                                None, self.axis)
+            if label_data.size:
+                return _fused_cross_entropy(y_pred, label_data, class_axis, _FUSED_REDUCTIONS[self.reduction])
+        return super().__call__(y_true, y_pred, sample_weight)
 
     def call(self, y_true, y_pred):
         # no rank matching here: the labels have one axis fewer than the predictions by design

@@ -244,6 +244,12 @@ class Mean(Metric):
         self.count = self.add_variable((), "zeros", name="count")
 
     def update_state(self, values, sample_weight=None):
+        if type(sample_weight) in (int, float) and isinstance(values, Tensor) and values._data.ndim == 0:
+            # one scalar with a scalar weight (the loss tracker of fit, once a step): the general path's
+            # conversions cost more than the arithmetic, and give the same total and count
+            _add_to(self.total, xp.float32(values._data) * xp.float32(sample_weight))
+            _add_to(self.count, xp.float32(sample_weight))
+            return
         values, sample_weight = _reduce_to_samplewise(values, sample_weight, xp.mean)
         _add_to(self.total, xp.sum(values, dtype=xp.float32))
         if sample_weight is not None:

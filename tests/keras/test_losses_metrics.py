@@ -118,6 +118,30 @@ def test_sparse_crossentropy_ignore_class():
     np.testing.assert_allclose(float(ours), float(expected), rtol=1e-6)
 
 
+@pytest.mark.parametrize("shape,axis", [((6, 4), -1), ((2, 3, 5), -1), ((2, 5, 3), 1), ((5,), -1)],
+                         ids=["batch", "sequence", "classes on axis 1", "unbatched"])
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none"])
+def test_sparse_crossentropy_from_logits_fused_matches_keras(shape, axis, reduction):
+    # Logits without weights take the fused cross_entropy; with weights, the per-sample values are reduced.
+    logits = rng.normal(size=shape).astype("float32") * 3
+    class_axis = axis % len(shape)
+    labels = rng.integers(0, shape[class_axis], tuple(s for i, s in enumerate(shape) if i != class_axis))
+    for sw in (None, np.ones(labels.shape, "float32") if labels.ndim else None):
+        t_pred = torch.tensor(logits, requires_grad=True)
+        theirs = real_keras.losses.SparseCategoricalCrossentropy(from_logits=True, axis=axis, reduction=reduction)
+        expected = theirs(labels, t_pred, sample_weight=sw)
+        ours_fn = losses.SparseCategoricalCrossentropy(from_logits=True, axis=axis, reduction=reduction)
+        l_pred = lamina.tensor(logits, requires_grad=True)
+        ours = ours_fn(lamina.tensor(labels), l_pred, sample_weight=sw)
+        np.testing.assert_allclose(ours.detach().numpy(), expected.detach().numpy(), rtol=2e-6, atol=1e-6)
+        g = rng.normal(size=tuple(expected.shape)).astype("float32")
+        expected.backward(torch.tensor(g))
+        ours.backward(lamina.tensor(g))
+        np.testing.assert_allclose(l_pred.grad.numpy(), t_pred.grad.numpy(), rtol=1e-5, atol=1e-6)
+    fused = losses.SparseCategoricalCrossentropy(from_logits=True)(LABELS, lamina.tensor(LOGITS, requires_grad=True))
+    assert type(fused.grad_fn).__name__.startswith("CrossEntropy")  # one operator, not log_softmax + gather
+
+
 def test_binary_crossentropy_rank_matching_and_stability():
     # (N,) labels against (N, 1) predictions, as a Dense(1, sigmoid) model gives them
     y = Y01[:, 0]
@@ -240,6 +264,15 @@ def test_mean_and_sum_metrics():
             ours.update_state(values, sample_weight=weights)
             theirs.update_state(values, sample_weight=weights)
         np.testing.assert_allclose(float(ours.result()), float(theirs.result()), rtol=1e-6)
+    # a 0-d tensor with a number as weight (fit's loss tracker) adds value * weight and weight, as arrays would
+    fast, general, theirs = metrics.Mean(), metrics.Mean(), real_keras.metrics.Mean()
+    for value, weight in ((2.5, 4), (0.1, 3.0), (7.0, 0)):
+        fast.update_state(lamina.tensor(np.float32(value)), sample_weight=weight)
+        general.update_state(np.float32(value), sample_weight=np.float32(weight))
+        theirs.update_state(np.float32(value), sample_weight=weight)
+    assert float(fast.result()) == float(general.result())
+    np.testing.assert_allclose(float(fast.result()), float(theirs.result()), rtol=1e-6)
+    assert float(fast.count.numpy()) == 7.0
     m = metrics.Mean()
     assert float(m.result()) == 0.0  # no NaN before the first update
     assert float(m([2.0, 4.0])) == 3.0  # __call__ updates and returns the result
