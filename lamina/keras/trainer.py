@@ -20,6 +20,7 @@ Example:
 import inspect
 import math
 import warnings
+import weakref
 
 from lamina import random as _random
 from lamina.autograd import enable_grad, no_grad
@@ -624,6 +625,22 @@ class _CompileMetrics(metrics_module.Metric):
 
 # ---- the Trainer mixin ---------------------------------------------------------------------------------------
 
+# compute_loss function -> whether it has a `training` parameter (an override may not); inspect.signature costs
+# about 0.03 ms, too much for every training step.
+_TAKES_TRAINING = weakref.WeakKeyDictionary()
+
+
+def _takes_training(method):
+    fn = getattr(method, "__func__", method)
+    try:
+        known = _TAKES_TRAINING.get(fn)
+    except TypeError:  # not weak-referenceable: look it up each time
+        return "training" in inspect.signature(method).parameters
+    if known is None:
+        known = _TAKES_TRAINING[fn] = "training" in inspect.signature(method).parameters
+    return known
+
+
 def _is_torch_style(optimizer):
     from lamina.optim import Optimizer as TorchStyleOptimizer
     return isinstance(optimizer, TorchStyleOptimizer)
@@ -808,9 +825,10 @@ class Trainer:
             return []
 
     def _compute_loss(self, x, y, y_pred, sample_weight, training):
-        if "training" in inspect.signature(self.compute_loss).parameters:
-            return self.compute_loss(x, y, y_pred, sample_weight, training=training)
-        return self.compute_loss(x, y, y_pred, sample_weight)
+        compute_loss = self.compute_loss
+        if _takes_training(compute_loss):
+            return compute_loss(x, y, y_pred, sample_weight, training=training)
+        return compute_loss(x, y, y_pred, sample_weight)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         """Update the compiled metrics with a batch and return ``get_metrics_result()``."""

@@ -427,6 +427,35 @@ def test_progbar_unknown_target_and_verbose_2(capsys):
 
 # ---- customisation, compile options, errors --------------------------------------------------------------------
 
+def test_compute_loss_overrides_with_and_without_training():
+    seen = []
+
+    class WithTraining(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(3)
+
+        def call(self, x):
+            return self.dense(x)
+
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+            seen.append(("with", training))
+            return super().compute_loss(x, y, y_pred, sample_weight) * 2.0
+
+    class WithoutTraining(WithTraining):
+        def compute_loss(self, x, y, y_pred, sample_weight):  # an older override: no training argument
+            seen.append(("without", None))
+            return keras.Model.compute_loss(self, x, y, y_pred, sample_weight)
+
+    for cls in (WithTraining, WithoutTraining, WithTraining):
+        model = cls()
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        model.train_on_batch(X[:8], Y_CLS[:8])
+        model.test_on_batch(X[:8], Y_CLS[:8])
+    assert seen == [("with", True), ("with", False), ("without", None), ("without", None), ("with", True),
+                    ("with", False)]
+
+
 def test_custom_train_step_keras_style():
     class Custom(keras.Model):
         def __init__(self):
