@@ -29,6 +29,18 @@ def test_dense_shapes_config_and_errors():
     check_error(lambda: layer(lamina.ones(2, 5, 4)), lamina.ShapeError, "dense")
 
 
+def test_dense_on_a_batch_of_vectors_is_one_operator():
+    layer = L.Dense(4)
+    x = lamina.tensor(rand(3, 5, seed=3), requires_grad=True)
+    out = layer(x)
+    assert type(out.grad_fn).__name__.startswith("AddMatmul")  # x @ kernel + bias, one graph node
+    expected = x.detach().numpy() @ layer.kernel.numpy() + layer.bias.numpy()
+    np.testing.assert_array_equal(out.detach().numpy(), expected)
+    # other inputs take matmul + add: float64 data into a float32 layer is cast first; 3-d inputs
+    assert layer(lamina.tensor(rand(3, 5, seed=4).astype(np.float64))).dtype == lamina.float32
+    assert tuple(layer(lamina.tensor(rand(2, 3, 5, seed=5))).shape) == (2, 3, 4)
+
+
 def test_dense_trains_with_lamina_optim():
     lamina.manual_seed(0)
     layer = L.Dense(1)

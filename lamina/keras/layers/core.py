@@ -16,11 +16,22 @@ from lamina.keras import random as krandom
 from lamina.keras.layers._args import check_positive_int, check_rate, standardize_data_format
 from lamina.keras.layers.input_spec import InputSpec
 from lamina.keras.layers.layer import Layer
+from lamina.ops.linalg import AddMatmul
+from lamina.tensor import Tensor
 
 
 def _no_quantization(value, who):
     if value is not None:
         raise ArgumentError(f"{who}: quantization_config is not supported by Lamina, got {value!r}")
+
+
+def _plain_affine(x, kernel, bias):
+    """True for a 2-D floating input of the kernel's dtype and input size (Dense's usual call)."""
+    if type(x) is not Tensor:
+        return False
+    a, w = x._data, kernel._data
+    return (a.ndim == 2 and a.dtype == w.dtype == bias._data.dtype and a.dtype.kind == "f"
+            and a.shape[1] == w.shape[0])
 
 
 class Dense(Layer):
@@ -71,9 +82,15 @@ class Dense(Layer):
         self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
 
     def call(self, inputs):
-        x = lamina.matmul(inputs, self.kernel)
-        if self.bias is not None:
-            x = x + self.bias
+        kernel, bias = self.kernel, self.bias
+        if bias is not None and _plain_affine(inputs, kernel, bias):
+            # A batch of vectors: x @ kernel + bias as one operator (addmm's), one graph node as nn.Linear's;
+            # the checks that addmm() would repeat are the ones _plain_affine just made.
+            x = AddMatmul.apply(bias, inputs, kernel, beta=1, alpha=1)
+        else:
+            x = lamina.matmul(inputs, kernel)
+            if bias is not None:
+                x = x + bias
         return self.activation(x)
 
     def compute_output_shape(self, input_shape):

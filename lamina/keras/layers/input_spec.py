@@ -1,6 +1,7 @@
 """InputSpec: what a layer accepts (rank, sizes on given axes, dtype), checked on every call."""
 from lamina.errors import ShapeError
 from lamina.keras.backend import shape_of, standardize_dtype
+from lamina.tensor import Tensor
 
 
 class InputSpec:
@@ -48,6 +49,9 @@ class InputSpec:
 
 def assert_input_compatibility(input_spec, inputs, layer):
     """Raise ShapeError naming the layer, the constraint and the received shape if ``inputs`` break the spec."""
+    if type(input_spec) is InputSpec and type(inputs) is Tensor:  # the common case, checked cheaply
+        _check_one(input_spec, inputs._data.shape, layer, 0)
+        return
     specs = input_spec if isinstance(input_spec, (list, tuple)) else [input_spec]
     values = inputs if isinstance(inputs, (list, tuple)) and len(specs) > 1 else [inputs]
     if len(values) != len(specs):
@@ -59,29 +63,31 @@ def assert_input_compatibility(input_spec, inputs, layer):
         shape = shape_of(x)
         if shape is None or not isinstance(shape, tuple) or any(isinstance(d, tuple) for d in shape):
             continue
-        where = f'Input {index} of layer "{layer.name}" ({type(layer).__name__}) is incompatible with the layer'
-        _check_one(spec, shape, where)
+        _check_one(spec, shape, layer, index)
 
 
-def _check_one(spec, shape, where):
+def _fail(layer, index, message):
+    raise ShapeError(f'Input {index} of layer "{layer.name}" ({type(layer).__name__}) is incompatible with the '
+                     f"layer: {message}")
+
+
+def _check_one(spec, shape, layer, index):
+    """Check one input's shape; the message (naming the layer) is only formatted for a failure."""
     rank = len(shape)
     if spec.ndim is not None and not spec.allow_last_axis_squeeze and rank != spec.ndim:
-        raise ShapeError(f"{where}: expected ndim={spec.ndim}, found ndim={rank}. Full shape received: {shape}")
+        _fail(layer, index, f"expected ndim={spec.ndim}, found ndim={rank}. Full shape received: {shape}")
     if spec.max_ndim is not None and rank > spec.max_ndim:
-        raise ShapeError(f"{where}: expected max_ndim={spec.max_ndim}, found ndim={rank}. "
-                         f"Full shape received: {shape}")
+        _fail(layer, index, f"expected max_ndim={spec.max_ndim}, found ndim={rank}. Full shape received: {shape}")
     if spec.min_ndim is not None and rank < spec.min_ndim:
-        raise ShapeError(f"{where}: expected min_ndim={spec.min_ndim}, found ndim={rank}. "
-                         f"Full shape received: {shape}")
+        _fail(layer, index, f"expected min_ndim={spec.min_ndim}, found ndim={rank}. Full shape received: {shape}")
     for axis, size in spec.axes.items():
         if not -rank <= axis < rank:
-            raise ShapeError(f"{where}: expected an axis {axis} of size {size}, but received input with shape "
-                             f"{shape}")
+            _fail(layer, index, f"expected an axis {axis} of size {size}, but received input with shape {shape}")
         actual = shape[axis]
         if size is not None and actual is not None and actual != size:
-            raise ShapeError(f"{where}: expected axis {axis} of input shape to have value {size}, but received "
-                             f"input with shape {shape}")
+            _fail(layer, index, f"expected axis {axis} of input shape to have value {size}, but received input "
+                                f"with shape {shape}")
     if spec.shape is not None and len(spec.shape) == rank:
         for expected, actual in zip(spec.shape, shape):
             if expected is not None and actual is not None and expected != actual:
-                raise ShapeError(f"{where}: expected shape={spec.shape}, found shape={shape}")
+                _fail(layer, index, f"expected shape={spec.shape}, found shape={shape}")
