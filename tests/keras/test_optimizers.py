@@ -151,6 +151,32 @@ def test_learning_rate_setting_and_callable():
     assert calls
 
 
+@pytest.mark.parametrize("name,kwargs", [("SGD", {"momentum": 0.9, "nesterov": True}), ("Adam", {"amsgrad": True}),
+                                         ("RMSprop", {"momentum": 0.5, "centered": True}), ("Adagrad", {})])
+def test_scratch_buffers_shared_across_sizes_and_dtypes(name, kwargs):
+    # One optimizer updating variables of several sizes and dtypes (its scratch arrays are shared) gives exactly
+    # what one optimizer per variable gives.
+    values = [rng.normal(size=(5, 6)).astype("float32"), rng.normal(size=(7,)).astype("float64"),
+              rng.normal(size=(2, 3)).astype("float32"), rng.normal(size=(40,)).astype("float32")]
+    grads = [[rng.normal(size=v.shape).astype(v.dtype) for v in values] for _ in range(4)]
+    together = [keras_variable(v) for v in values]
+    opt = getattr(optimizers, name)(learning_rate=0.05, **kwargs)
+    for step in grads:
+        opt.apply([lamina.tensor(g) for g in step], together)
+    for i, v in enumerate(values):
+        alone = keras_variable(v)
+        single = getattr(optimizers, name)(learning_rate=0.05, **kwargs)
+        for step in grads:
+            single.apply([lamina.tensor(step[i])], [alone])
+        np.testing.assert_array_equal(together[i].numpy(), alone.numpy())
+        assert together[i].dtype == alone.dtype
+
+
+def keras_variable(value):
+    from lamina.keras import Variable
+    return Variable(value.copy())
+
+
 def test_apply_gradients_none_gradients_and_constraints():
     a, b = lamina.nn.Parameter(lamina.ones(2)), lamina.nn.Parameter(lamina.ones(2))
     opt = optimizers.SGD(learning_rate=1.0)

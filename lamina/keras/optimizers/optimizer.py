@@ -307,6 +307,25 @@ class Optimizer:
         """Update ``variable._data`` in place from the ``gradient`` array at ``learning_rate`` (float32)."""
         raise NotImplementedError(f"{type(self).__name__} must implement update_step()")
 
+    def _work_arrays(self, like, count=2):
+        """``count`` scratch arrays shaped like ``like``, views of flat buffers kept between steps.
+
+        The update steps write their temporaries into these (``out=``) instead of allocating new arrays: for large
+        weights each fresh temporary costs page faults, more than the arithmetic. Variables are updated one after
+        the other, so one set of buffers, as large as the largest variable of each dtype, serves them all.
+        """
+        work = self.__dict__.setdefault("_work", {})
+        buffers = work.setdefault(like.dtype, [])
+        n = like.size
+        out = []
+        for i in range(count):
+            if i == len(buffers):
+                buffers.append(xp.empty(n, dtype=like.dtype))
+            elif buffers[i].size < n:
+                buffers[i] = xp.empty(n, dtype=like.dtype)
+            out.append(buffers[i][:n].reshape(like.shape))
+        return out
+
     def scale_loss(self, loss):
         """The loss multiplied by ``loss_scale_factor`` (unchanged when it is None)."""
         return loss if self.loss_scale_factor is None else loss * self.loss_scale_factor
@@ -468,16 +487,19 @@ class SGD(Optimizer):
     def update_step(self, gradient, variable, learning_rate):
         w = variable._data
         lr = learning_rate.astype(w.dtype)
+        a, b = self._work_arrays(w)
+        xp.multiply(gradient, lr, out=a)                    # lr * g
         if self.momentum == 0:
-            w -= lr * gradient
+            w -= a
             return
         momentum = w.dtype.type(self.momentum)
         m = self.momentums[self._get_variable_index(variable)]._data
         m *= momentum
-        m -= lr * gradient
+        m -= a                                              # m = momentum * m - lr * g
         if self.nesterov:
-            w -= lr * gradient
-            w += momentum * m
+            w -= a
+            xp.multiply(m, momentum, out=b)
+            w += b                                          # w += momentum * m - lr * g
         else:
             w += m
 
@@ -539,15 +561,23 @@ class Adam(Optimizer):
         step = f(self._step_count() + 1)
         beta_1, beta_2 = f(self.beta_1), f(self.beta_2)
         alpha = learning_rate.astype(w.dtype) * xp.sqrt(f(1) - beta_2 ** step) / (f(1) - beta_1 ** step)
+        a, b = self._work_arrays(w)
         m *= beta_1
-        m += f(1 - self.beta_1) * gradient
+        xp.multiply(gradient, f(1 - self.beta_1), out=a)
+        m += a                                              # m += (1 - beta_1) * g
         v *= beta_2
-        v += f(1 - self.beta_2) * (gradient * gradient)
+        xp.multiply(gradient, gradient, out=a)
+        a *= f(1 - self.beta_2)
+        v += a                                              # v += (1 - beta_2) * g * g
         if self.amsgrad:
             v_hat = self._velocity_hats[index]._data
             xp.maximum(v_hat, v, out=v_hat)
             v = v_hat
-        w -= (m * alpha) / (xp.sqrt(v) + f(self.epsilon))
+        xp.multiply(m, alpha, out=a)
+        xp.sqrt(v, out=b)
+        b += f(self.epsilon)
+        a /= b
+        w -= a                                              # w -= m * alpha / (sqrt(v) + epsilon)
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
@@ -619,15 +649,22 @@ class RMSprop(Optimizer):
         f = w.dtype.type
         index = self._get_variable_index(variable)
         velocity = self._velocities[index]._data
+        a, denominator = self._work_arrays(w)
         velocity *= f(self.rho)
-        velocity += f(1 - self.rho) * (gradient * gradient)
-        denominator = velocity + f(self.epsilon)
+        xp.multiply(gradient, gradient, out=a)
+        a *= f(1 - self.rho)
+        velocity += a                                       # v = rho * v + (1 - rho) * g * g
+        xp.add(velocity, f(self.epsilon), out=denominator)
         if self.centered:
             average = self._average_gradients[index]._data
             average *= f(self.rho)
-            average += f(1 - self.rho) * gradient
-            denominator -= average * average
-        increment = (gradient * learning_rate.astype(w.dtype)) / xp.sqrt(denominator)
+            xp.multiply(gradient, f(1 - self.rho), out=a)
+            average += a
+            xp.multiply(average, average, out=a)
+            denominator -= a
+        increment = xp.multiply(gradient, learning_rate.astype(w.dtype), out=a)
+        xp.sqrt(denominator, out=denominator)
+        increment /= denominator                            # lr * g / sqrt(denominator)
         if self.momentum > 0:
             mom = self._momentums[index]._data
             mom *= f(self.momentum)
@@ -675,8 +712,14 @@ class Adagrad(Optimizer):
         w = variable._data
         f = w.dtype.type
         accumulator = self._accumulators[self._get_variable_index(variable)]._data
-        accumulator += gradient * gradient
-        w -= (gradient * learning_rate.astype(w.dtype)) / xp.sqrt(accumulator + f(self.epsilon))
+        a, b = self._work_arrays(w)
+        xp.multiply(gradient, gradient, out=a)
+        accumulator += a
+        xp.add(accumulator, f(self.epsilon), out=b)
+        xp.sqrt(b, out=b)
+        xp.multiply(gradient, learning_rate.astype(w.dtype), out=a)
+        a /= b
+        w -= a                                              # w -= lr * g / sqrt(acc + epsilon)
 
     def get_config(self):
         return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
