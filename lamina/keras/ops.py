@@ -995,6 +995,12 @@ def _check_padding(padding, op):
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     """N-d convolution (N = 1 or 2) of ``inputs`` with a Keras-layout ``kernel`` ``(*k, in / groups, filters)``;
     groups follow from the channel counts."""
+    return conv_with_bias(inputs, kernel, None, strides, padding, data_format, dilation_rate)
+
+
+def conv_with_bias(inputs, kernel, bias, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """``conv`` plus a ``(filters,)`` bias (None for none), added inside lamina's convolution operator as torch's
+    conv2d adds it: the Conv layers' forward, with one operator fewer than a separate broadcast add."""
     x, w = _t(inputs), _t(kernel)
     nd = x.ndim - 2
     if nd not in (1, 2):
@@ -1014,10 +1020,17 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
                          f"input channels ({kernel_in}; kernel shape {tuple(w.shape)})")
     # Keras's kernel (*k, in/groups, out) -> torch's weight (out, in/groups, *k).
     weight = lamina.permute(w, (nd + 1, nd) + tuple(range(nd)))
+    symmetric = 0
     if padding == "same":
-        x = F.pad(x, _pads(x, tuple(w.shape[:nd]), strides, dilation))
+        pads = _pads(x, tuple(w.shape[:nd]), strides, dilation)
+        if builtins.all(pads[i] == pads[i + 1] for i in range(0, len(pads), 2)):
+            # the same pad on both sides (an odd kernel at stride 1): the convolution pads, no separate pad operator
+            symmetric = tuple(reversed(pads[::2]))
+        else:
+            x = F.pad(x, pads)  # TensorFlow's 'same': the odd pad goes after
     conv_fn = F.conv1d if nd == 1 else F.conv2d
-    out = conv_fn(x, weight, None, strides, 0, dilation, in_channels // kernel_in)
+    out = conv_fn(x, weight, None if bias is None else _t(bias), strides, symmetric, dilation,
+                  in_channels // kernel_in)
     return to_channels_last(out) if channels_last else out
 
 

@@ -133,8 +133,9 @@ class _BaseConv(_Conv):
             widths = [(0, 0)] * inputs.ndim
             widths[time_axis] = (left, 0)
             inputs, padding = ops.pad(inputs, widths), "valid"
-        outputs = ops.conv(inputs, self.kernel, self.strides, padding, self.data_format, self.dilation_rate)
-        return self._finish(outputs)
+        outputs = ops.conv_with_bias(inputs, self.kernel, self.bias, self.strides, padding, self.data_format,
+                                     self.dilation_rate)
+        return self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
         return with_spatial(input_shape, self._spatial_out(input_shape), self.filters, self.data_format)
