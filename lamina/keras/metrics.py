@@ -259,7 +259,12 @@ class Mean(Metric):
         _add_to(self.count, count)
 
     def result(self):
-        return _result(_divide_no_nan(self.total._data, self.count._data))
+        total, count = self.total._data, self.count._data
+        if total.ndim == 0 and count.ndim == 0:
+            # float32 scalars divide as the float32 arrays of _divide_no_nan would, without its array calls
+            t, c = xp.float32(total), xp.float32(count)
+            return _result(t / c if c != 0 else xp.float32(0))
+        return _result(_divide_no_nan(total, count))
 
 
 class MeanMetricWrapper(Mean):

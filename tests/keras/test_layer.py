@@ -163,6 +163,30 @@ def test_training_from_outer_call_wins_over_inner_module_flag():
     assert block.inner.seen == [True]
 
 
+def test_weights_and_losses_walk_the_modules_in_parameters_order():
+    shared = Linear(3)
+
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.a = keras.Sequential([Linear(4), shared])
+            self.b = [shared, nn.Linear(3, 2), keras.layers.LSTM(2)]
+            self.c = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.Linear(2, 2)))
+            self.d = shared
+
+        def call(self, x):
+            return x
+
+    net = Net()
+    net.a(lamina.ones(1, 5))
+    net.b[2](lamina.ones(1, 2, 3))
+    assert [id(w) for w in net.weights] == [id(p) for p in net.parameters()]  # each shared weight once
+    assert len(net.weights) == 13
+    net.b[1].weight.requires_grad_(False)
+    assert [id(w) for w in net.trainable_weights] == [id(p) for p in net.parameters() if p.requires_grad]
+    assert [id(w) for w in net.non_trainable_weights] == [id(net.b[1].weight)]
+
+
 def test_freezing_recursively():
     block = Block()
     block(lamina.ones(1, 4))

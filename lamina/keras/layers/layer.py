@@ -194,19 +194,19 @@ class Layer(Module):
     @property
     def weights(self):
         """Every weight of this layer and its sub-layers, each once, in registration (state_dict) order."""
-        return list(self.parameters())
+        return _weights_of(self)
 
     @property
     def trainable_weights(self):
         if not self.trainable:
             return []
-        return [w for w in self.parameters() if w.requires_grad]
+        return [w for w in _weights_of(self) if w.requires_grad]
 
     @property
     def non_trainable_weights(self):
         if not self.trainable:
             return self.weights
-        return [w for w in self.parameters() if not w.requires_grad]
+        return [w for w in _weights_of(self) if not w.requires_grad]
 
     variables = weights
     trainable_variables = trainable_weights
@@ -318,17 +318,18 @@ class Layer(Module):
         """Losses added during the last call by this layer and its sub-layers, then the weight regularization
         penalties (recomputed now, so they are differentiable)."""
         out = []
-        for module in self.modules():
+        modules = _modules_of(self)
+        for module in modules:
             if isinstance(module, Layer):
                 out.extend(module._losses)
-        for w in self.parameters():
+        for w in _weights_of(self, modules):
             regularizer = getattr(w, "regularizer", None)
             if regularizer is not None:
                 out.append(regularizer(w))
         return out
 
     def _clear_losses(self):
-        for module in self.modules():
+        for module in _modules_of(self):
             if isinstance(module, Layer) and module._losses:
                 module._losses.clear()
 
@@ -639,6 +640,33 @@ class TrackedList(list):
     __delitem__ = _mutator("__delitem__")
     __iadd__ = _mutator("__iadd__")
     del _mutator
+
+
+def _modules_of(root):
+    """``root`` and its descendants, each once, in ``named_modules()``'s order (pre-order), without building the
+    dotted names: the weight and loss properties run once per training step."""
+    out, seen, stack = [], set(), [root]
+    while stack:
+        module = stack.pop()
+        if id(module) in seen:
+            continue
+        seen.add(id(module))
+        out.append(module)
+        children = [m for m in module._modules.values() if m is not None]
+        children.reverse()
+        stack.extend(children)
+    return out
+
+
+def _weights_of(root, modules=None):
+    """The parameters of ``root`` in ``parameters()``'s order, each once."""
+    out, seen = [], set()
+    for module in _modules_of(root) if modules is None else modules:
+        for p in module._parameters.values():
+            if p is not None and id(p) not in seen:
+                seen.add(id(p))
+                out.append(p)
+    return out
 
 
 def _wrap_build(build):
