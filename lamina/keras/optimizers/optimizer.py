@@ -249,35 +249,40 @@ class Optimizer:
                                     "variables")
             if not self.built:
                 self.build(trainable_variables)
-            for v in trainable_variables:
-                if id(v) not in self._index:
+        index = self._index
+        with no_grad():
+            # one pass over the pairs: the variables are known, the gradients are arrays of their shapes
+            arrays, variables, missing, constrained = [], [], [], False
+            for g, v in zip(grads, trainable_variables):
+                if id(v) not in index:
                     raise ArgumentError(f"{who}.apply(): unknown variable {_var_name(v)}; the optimizer can only "
                                         "update the variables it was built with (create a new optimizer, or "
                                         "compile() again, for a new set)")
-        with no_grad():
-            pairs = [(g, v) for g, v in zip(grads, trainable_variables) if g is not None]
-            missing = [_var_name(v) for g, v in zip(grads, trainable_variables) if g is None]
-            if not pairs:
+                if g is None:
+                    missing.append(_var_name(v))
+                    continue
+                g = _array(g)
+                data = v._data
+                if g.shape != data.shape:
+                    raise ShapeError(f"{who}.apply(): the gradient of {_var_name(v)} has shape {tuple(g.shape)}, "
+                                     f"the variable {tuple(data.shape)}")
+                arrays.append(g if g.dtype == data.dtype else g.astype(data.dtype))
+                variables.append(v)
+                constrained = constrained or getattr(v, "constraint", None) is not None
+            if not variables:
                 raise ArgumentError(f"{who}.apply(): no gradients provided for any variable")
             if missing:
                 warnings.warn(f"Gradients do not exist for variables {missing} when minimizing the loss. If using "
                               "`model.compile()`, did you forget to provide a `loss` argument?", stacklevel=2)
-            grads = []
-            for g, v in pairs:
-                g = _array(g)
-                if g.shape != v._data.shape:
-                    raise ShapeError(f"{who}.apply(): the gradient of {_var_name(v)} has shape {tuple(g.shape)}, "
-                                     f"the variable {tuple(v._data.shape)}")
-                grads.append(g.astype(v._data.dtype, copy=False))
-            variables = [v for _, v in pairs]
             if self.loss_scale_factor is not None:
-                grads = [g / self.loss_scale_factor for g in grads]
-            self._apply_step(grads, variables)
-            for v in variables:
-                constraint = getattr(v, "constraint", None)
-                if constraint is not None:
-                    v._data[...] = _array(constraint(v))
-                    v._vc[0] += 1
+                arrays = [g / self.loss_scale_factor for g in arrays]
+            self._apply_step(arrays, variables)
+            if constrained:
+                for v in variables:
+                    constraint = getattr(v, "constraint", None)
+                    if constraint is not None:
+                        v._data[...] = _array(constraint(v))
+                        v._vc[0] += 1
             self._iterations._data += 1
             self._iterations._vc[0] += 1
 
@@ -312,19 +317,28 @@ class Optimizer:
 
         The update steps write their temporaries into these (``out=``) instead of allocating new arrays: for large
         weights each fresh temporary costs page faults, more than the arithmetic. Variables are updated one after
-        the other, so one set of buffers, as large as the largest variable of each dtype, serves them all.
+        the other, so one set of buffers, as large as the largest variable of each dtype, serves them all; the
+        views for each shape are kept too (until a buffer grows), since making them costs more than a small
+        variable's update.
         """
-        work = self.__dict__.setdefault("_work", {})
-        buffers = work.setdefault(like.dtype, [])
+        d = self.__dict__
+        views = d.setdefault("_work_views", {})
+        key = (like.dtype, like.shape)
+        found = views.get(key)
+        if found is not None and len(found) >= count:
+            return found
+        buffers = d.setdefault("_work", {}).setdefault(like.dtype, [])
         n = like.size
-        out = []
         for i in range(count):
-            if i == len(buffers):
-                buffers.append(xp.empty(n, dtype=like.dtype))
-            elif buffers[i].size < n:
-                buffers[i] = xp.empty(n, dtype=like.dtype)
-            out.append(buffers[i][:n].reshape(like.shape))
-        return out
+            if i == len(buffers) or buffers[i].size < n:
+                if i == len(buffers):
+                    buffers.append(xp.empty(n, dtype=like.dtype))
+                else:
+                    buffers[i] = xp.empty(n, dtype=like.dtype)
+                for k in [k for k in views if k[0] == like.dtype]:
+                    del views[k]  # views of the old, smaller buffer: let it go
+        found = views[key] = [buffers[i][:n].reshape(like.shape) for i in range(count)]
+        return found
 
     def scale_loss(self, loss):
         """The loss multiplied by ``loss_scale_factor`` (unchanged when it is None)."""
