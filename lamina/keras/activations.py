@@ -11,16 +11,20 @@ Example:
 from lamina.errors import ArgumentError
 from lamina.keras import ops
 from lamina.keras import saving
+from lamina.nn import functional as F
 from lamina.ops.elementwise import clamp, sqrt, where
+from lamina.tensor import Tensor
 
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     """``max(x, 0)``, Keras's generalised form: with ``threshold``, values at or below it become 0 (above it they
     pass unchanged); ``max_value`` then clips to ``[0, max_value]``; ``negative_slope`` finally adds
     ``negative_slope * (x - threshold)`` where ``x < threshold``."""
-    x = ops.convert_to_tensor(x)
     if negative_slope == 0.0 and max_value is None and threshold == 0.0:
-        return ops.relu(x)
+        if type(x) is Tensor and x._data.dtype.kind == "f":
+            return F.relu(x)  # the plain relu of a float tensor (every Dense(..., activation="relu") call)
+        return ops.relu(ops.convert_to_tensor(x))
+    x = ops.convert_to_tensor(x)
     out = where(x > threshold, x, x * 0.0) if threshold != 0.0 else ops.relu(x)
     if max_value is not None:
         out = clamp(out, 0.0, max_value)

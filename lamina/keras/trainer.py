@@ -755,10 +755,11 @@ class Trainer:
                 out.append(self._compile_metrics)
             if self._compile_loss is not None:
                 out.extend(self._compile_loss.metrics)
-        internal = {id(m) for m in out}
-        for value in self.__dict__.values():
-            if isinstance(value, metrics_module.Metric) and id(value) not in internal:
-                out.append(value)
+        metric_class = metrics_module.Metric
+        attributes = [value for value in self.__dict__.values() if isinstance(value, metric_class)]
+        if attributes:  # the loss tracker and compiled metrics are attributes too: each metric once
+            internal = {id(m) for m in out}
+            out.extend(value for value in attributes if id(value) not in internal)
         return out
 
     @property
