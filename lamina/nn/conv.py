@@ -315,6 +315,9 @@ class _LazyConvMixin(LazyModuleMixin):
             self.bias.materialize((self.out_channels,))
         self.reset_parameters()
 
+    def _lazy_shapes(self):
+        return {"weight": (self.out_channels, None) + tuple(self.kernel_size), "bias": (self.out_channels,)}
+
     def _infer_from_state(self):
         self.in_channels = int(self.weight.shape[1]) * self.groups
 

@@ -52,10 +52,42 @@ class LazyModuleMixin:
                 continue
             destination[prefix + name] = t if (keep_vars or is_lazy(t)) else t.detach()
 
+    def _lazy_shapes(self):
+        """{name: shape} of each placeholder once materialized, None standing for the size the input decides
+        (one size for the whole layer)."""
+        return {}
+
+    def _misfits(self, state_dict, prefix, errors):
+        """Keys of the checkpoint whose shapes no input could give this layer's placeholders; reported in
+        ``errors`` with torch's size-mismatch wording."""
+        bad, inferred = set(), None
+        for name, template in self._lazy_shapes().items():
+            key, current = prefix + name, getattr(self, name, None)
+            value = state_dict.get(key)
+            if current is None or not is_lazy(current) or value is None or is_lazy(value):
+                continue
+            shape = tuple(getattr(value, "shape", ()))
+            free = {s for s, d in zip(shape, template) if d is None}
+            fits = (len(shape) == len(template) and len(free) <= 1 and all(s > 0 for s in free)
+                    and all(s == d for s, d in zip(shape, template) if d is not None))
+            if fits and free and inferred is not None and free != inferred:
+                fits = False
+            if fits:
+                inferred = free or inferred
+                continue
+            shown = "(" + ", ".join("?" if d is None else str(d) for d in template) + ("," if len(template) == 1
+                                                                                          else "") + ")"
+            note = " (? is inferred from the input)" if None in template else ""
+            errors.append(f"size mismatch for {key}: copying a param with shape {shape} from checkpoint, the shape "
+                          f"in current model is {shown}{note}.")
+            bad.add(key)
+        return bad
+
     def _load_from_state_dict(self, state_dict, prefix, strict, missing, unexpected, errors, assign=False):
         # A placeholder in the checkpoint (saved from a lazy layer that never ran) leaves ours uninitialized.
         skipped = {prefix + name for name, t in itertools.chain(self._parameters.items(), self._buffers.items())
                    if t is not None and is_lazy(t) and is_lazy(state_dict.get(prefix + name))}
+        skipped |= self._misfits(state_dict, prefix, errors)
         if skipped:
             state_dict = {k: v for k, v in state_dict.items() if k not in skipped}
         before, had_lazy = len(missing), self.has_uninitialized_params()

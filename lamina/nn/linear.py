@@ -180,5 +180,8 @@ class LazyLinear(LazyModuleMixin, Linear):
             self.bias.materialize((self.out_features,))
         self.reset_parameters()
 
+    def _lazy_shapes(self):
+        return {"weight": (self.out_features, None), "bias": (self.out_features,)}
+
     def _infer_from_state(self):
         self.in_features = int(self.weight.shape[1])

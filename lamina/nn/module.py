@@ -10,11 +10,22 @@ from collections import OrderedDict, namedtuple
 
 from lamina import dtypes as _dt
 from lamina.autograd import no_grad
-from lamina.errors import ArgumentError, LaminaError
+from lamina.backend import xp
+from lamina.errors import ArgumentError, DTypeError, LaminaError
 from lamina.nn.parameter import Parameter, is_lazy
 from lamina.tensor import Tensor
 
-_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What load_state_dict returns: (missing_keys, unexpected_keys), printed as torch prints it."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
 
 
 class StateDictError(LaminaError, RuntimeError):
@@ -321,7 +332,7 @@ class Module:
             return self
         target = _dt.to_numpy(dtype)
         if target.kind != "f":
-            raise ArgumentError(f"Module.to() only accepts floating point dtypes, got {dtype}")
+            raise DTypeError(f"Module.to() only accepts floating point dtypes, got {dtype}")
         return self._apply_to_tensors(lambda t: t._data.astype(target) if t._data.dtype.kind == "f" else t._data)
 
     def float(self):
@@ -375,9 +386,12 @@ class Module:
                 missing.append(key)
                 continue
             value = state_dict[key]
-            if not isinstance(value, Tensor):
-                from lamina.creation import as_array
-                value = Tensor._make(as_array(value))
+            if isinstance(value, xp.ndarray):
+                value = Tensor._make(value)
+            elif not isinstance(value, Tensor):
+                errors.append(f'While copying the parameter named "{key}", expected lamina.Tensor or a NumPy array '
+                              f"from checkpoint but received {type(value)}")
+                continue
             if is_lazy(target):
                 target.materialize(value.shape)
             if tuple(value.shape) != tuple(target.shape):
@@ -385,8 +399,8 @@ class Module:
                               f"checkpoint, the shape in current model is {target.shape}.")
                 continue
             with no_grad():
-                if assign:
-                    target._data = value._data.astype(target._data.dtype, copy=True)
+                if assign:  # the checkpoint's tensor properties (dtype) are kept, as in torch
+                    target._data = xp.array(value._data, copy=True)
                 else:
                     target._data[...] = value._data
                 target._vc[0] += 1
@@ -464,7 +478,7 @@ def _check_name(name, module, what):
     if name == "":
         raise KeyError(f"{what} name can't be empty string \"\"")
     registry = {"parameter": "_parameters", "buffer": "_buffers", "module": "_modules"}[what]
-    if hasattr(module, name) and name not in getattr(module, registry) and name not in module.__dict__:
+    if hasattr(module, name) and name not in getattr(module, registry):
         raise KeyError(f"attribute '{name}' already exists")
 
 
@@ -517,9 +531,11 @@ def _name_layer_in_error(error, module):
                  "top": module}
         error._lamina_layer = state
     elif state["top"] is not module:
-        for name, child in module._modules.items():
-            if child is state["top"]:
-                state["path"].insert(0, name)
+        # the previous one may sit deeper than a direct child (reached through a ModuleList or ModuleDict that
+        # forward loops over without calling it)
+        for name, sub in module.named_modules():
+            if sub is state["top"] and name:
+                state["path"][:0] = name.split(".")
                 break
         else:
             return

@@ -193,6 +193,9 @@ class _LazyNormBase(LazyModuleMixin, _NormBase):
                 t.materialize((self.num_features,))
         self.reset_parameters()
 
+    def _lazy_shapes(self):
+        return {name: (None,) for name in ("weight", "bias", "running_mean", "running_var")}
+
     def _infer_from_state(self):
         for t in (self.weight, self.running_mean):
             if t is not None:

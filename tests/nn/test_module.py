@@ -323,3 +323,66 @@ def test_named_members_and_state_dict_of_shared_and_nested_modules_like_torch():
                 [n for n, _ in net.named_modules()], [n for n, _ in net.named_children()], list(net.state_dict()),
                 [n for n, _ in net.named_parameters(remove_duplicate=False)], repr(net))
     _like_torch(script)
+
+
+def test_error_path_through_containers_forward_loops_over():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleList([nn.Linear(4, 4), nn.Linear(5, 4)])
+
+        def forward(self, x):
+            for block in self.blocks:          # the ModuleList itself is never called
+                x = block(x)
+            return x
+
+    check_error(lambda: nn.Sequential(nn.Identity(), Net())(lamina.ones(2, 4)), ShapeError,
+                "1.blocks.1 (Linear(in_features=5, out_features=4, bias=True))", "(2, 4)")
+    encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(4, 2, 8), 2)
+    check_error(lambda: encoder(lamina.ones(3, 2, 5)), ShapeError, "layers.0.self_attn (MultiheadAttention")
+
+
+def test_names_taken_by_plain_attributes_refused_as_in_torch():
+    for lib in (lamina, torch):
+        m = lib.nn.Module()
+        m.x = 3
+        with pytest.raises(KeyError, match="attribute 'x' already exists"):
+            m.register_buffer("x", lib.ones(1))
+        with pytest.raises(KeyError, match="attribute 'training' already exists"):
+            m.register_parameter("training", lib.nn.Parameter(lib.ones(1)))
+
+
+def test_load_state_dict_assign_keeps_dtype_refuses_lists_and_prints_like_torch():
+    for lib in (lamina, torch):
+        fc = lib.nn.Linear(2, 2)
+        assert repr(fc.load_state_dict(fc.state_dict())) == "<All keys matched successfully>"
+        fc.load_state_dict({k: v.double() for k, v in fc.state_dict().items()}, assign=True)
+        assert fc.weight.dtype == lib.float64 and isinstance(fc.weight, lib.nn.Parameter)
+        with pytest.raises(RuntimeError, match='While copying the parameter named "weight"'):
+            fc.load_state_dict({"weight": [[1.0, 2.0], [3.0, 4.0]], "bias": [1.0, 2.0]})
+        with pytest.raises(TypeError, match="floating point"):
+            fc.to(lib.int32)
+    reports = [lib.nn.Linear(2, 2).load_state_dict({"weight": lib.ones(2, 2)}, strict=False) for lib in (lamina, torch)]
+    assert repr(reports[0]) == repr(reports[1]) == "_IncompatibleKeys(missing_keys=['bias'], unexpected_keys=[])"
+
+
+@pytest.mark.parametrize("make, state, bad", [
+    (lambda: nn.LazyLinear(3), {"weight": (0,), "bias": (0,)}, ["weight", "(3, ?)", "bias"]),
+    (lambda: nn.LazyLinear(3), {"weight": (3, 4, 5), "bias": (3,)}, ["weight", "(3, 4, 5)"]),
+    (lambda: nn.LazyLinear(3), {"weight": (2, 4), "bias": (3,)}, ["weight", "(2, 4)"]),
+    (lambda: nn.LazyConv2d(4, 3), {"weight": (4, 2, 3, 2), "bias": (4,)}, ["weight", "(4, ?, 3, 3)"]),
+    (lambda: nn.LazyBatchNorm1d(), {"weight": (5,), "bias": (5,), "running_mean": (6,), "running_var": (5,)},
+     ["running_mean", "(6,)"]),
+])
+def test_lazy_layers_refuse_checkpoint_shapes_no_input_could_give(make, state, bad):
+    from lamina.nn.module import StateDictError
+    m = make()
+    sd = {k: lamina.ones(*s) for k, s in state.items()}
+    check_error(lambda: m.load_state_dict(sd, strict=False), StateDictError, "size mismatch for", *bad)
+
+
+def test_lazy_layer_loads_a_checkpoint_of_fitting_shapes():
+    m = nn.LazyConv2d(4, 3)
+    assert repr(m.load_state_dict({"weight": lamina.ones(4, 2, 3, 3), "bias": lamina.ones(4)})) == \
+        "<All keys matched successfully>"
+    assert isinstance(m, nn.Conv2d) and m.in_channels == 2
