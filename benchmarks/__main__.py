@@ -21,6 +21,9 @@ import lamina
 from benchmarks.workloads import WORKLOADS
 
 
+PAUSE_S = 0.2      # seconds between samples: see time_pair
+
+
 def _calls_per_sample(step, target_s=0.02):
     """How many back-to-back calls of ``step`` make one sample of about ``target_s`` (at least 1)."""
     t0 = time.perf_counter()
@@ -28,27 +31,29 @@ def _calls_per_sample(step, target_s=0.02):
     return max(1, min(1000, int(target_s / max(time.perf_counter() - t0, 1e-7))))
 
 
-def time_pair(lamina_step, torch_step, repeat, warmup):
+def time_pair(lamina_step, torch_step, repeat, warmup, pause=PAUSE_S):
     """Median seconds per call of each step, sampled alternately so machine noise hits both alike.
 
     A sample runs the step ``n`` times back to back, with ``n`` chosen so that a sample lasts about 20 ms (1 for
     every training step here, ~100 for the batch-1 latency): timing one 0.1 ms call right after the other
     framework ran measures that framework's eviction of the caches more than the call itself.
+
+    Each sample starts ``pause`` seconds after the previous one ended. Both frameworks' worker threads keep
+    spinning on the cores for a while after their last parallel call (OpenBLAS's for up to ~0.1 s, torch's
+    OpenMP ones for a few ms), so without the pause every sample would also time the other framework's idle
+    threads competing for the 2 cores.
     """
     for _ in range(warmup):
         lamina_step(), torch_step()
     n = min(_calls_per_sample(lamina_step), _calls_per_sample(torch_step))
     lam, tor = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            lamina_step()
-        t1 = time.perf_counter()
-        for _ in range(n):
-            torch_step()
-        t2 = time.perf_counter()
-        lam.append((t1 - t0) / n)
-        tor.append((t2 - t1) / n)
+        for step, samples in ((lamina_step, lam), (torch_step, tor)):
+            time.sleep(pause)
+            t0 = time.perf_counter()
+            for _ in range(n):
+                step()
+            samples.append((time.perf_counter() - t0) / n)
     return statistics.median(lam), statistics.median(tor)
 
 
