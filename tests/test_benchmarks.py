@@ -37,3 +37,8 @@ def test_before_after_script_runs():
     out = subprocess.run([sys.executable, "-m", "benchmarks.ab", root, "--only", "W6", "--repeat", "1"], cwd=root,
                          capture_output=True, text=True, check=True).stdout
     assert "| W6 MLP inference latency (batch 1) |" in out
+
+
+def test_single_workload_script_smoke():
+    from benchmarks import single
+    assert single.main(["W1", "--repeat", "1", "--size", "smoke"]) > 0
