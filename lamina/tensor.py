@@ -23,6 +23,22 @@ class Size(tuple):
             n *= s
         return n
 
+    # Slicing, concatenation and repetition give a Size again, as in torch.
+    def __getitem__(self, key):
+        item = tuple.__getitem__(self, key)
+        return Size(item) if isinstance(key, slice) else item
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, tuple(other)))
+
+    def __radd__(self, other):
+        return Size(tuple(other) + tuple(self))
+
+    def __mul__(self, n):
+        return Size(tuple.__mul__(self, n))
+
+    __rmul__ = __mul__
+
 
 class device:
     """Where a tensor lives. Only ``cpu`` exists today; the seam for a GPU backend."""
@@ -356,6 +372,10 @@ class Tensor:
             return f"lamina.{_LEGACY_TYPE_NAMES.get(self.dtype.name, self.dtype.name.capitalize())}Tensor"
         return self.to(dtype)
 
+    def type_as(self, tensor):
+        """This tensor cast to the dtype of ``tensor``."""
+        return self.to(tensor.dtype)
+
     def float(self):
         return self.to(_dt.float32)
 
@@ -585,6 +605,18 @@ class Tensor:
     def __imatmul__(self, other):
         return self._inplace(_ops.matmul, other)
 
+    def __imod__(self, other):
+        return self._inplace(_ops.remainder, other)
+
+    def __iand__(self, other):
+        return self._inplace(_ops.bitwise_and, other)
+
+    def __ior__(self, other):
+        return self._inplace(_ops.bitwise_or, other)
+
+    def __ixor__(self, other):
+        return self._inplace(_ops.bitwise_xor, other)
+
     # ---- Python operators -----------------------------------------------------------------------------
     def __add__(self, other):
         return _ops.add(self, other)
@@ -665,9 +697,13 @@ class Tensor:
         return _ops.bitwise_xor(other, self)
 
     def __eq__(self, other):
+        if other is None:          # `x == None` is False, as in torch (Python falls back to identity)
+            return NotImplemented
         return _ops.eq(self, other)
 
     def __ne__(self, other):
+        if other is None:
+            return NotImplemented
         return _ops.ne(self, other)
 
     def __lt__(self, other):
@@ -1175,66 +1211,113 @@ def _dt_array(data):
 
 
 # ---- printing -------------------------------------------------------------------------------------------
+# torch's printer (torch/_tensor_str.py) with its default options: 4 digits, lines of 80 characters, and
+# tensors of more than 1000 elements summarised to 3 items at each end of every axis.
+_PRECISION, _THRESHOLD, _EDGEITEMS, _LINEWIDTH = 4, 1000, 3, 80
+
 
 def _format_tensor(t):
     a = t._data
-    suffix = []
-    if a.size == 0 and a.ndim != 1:
-        body = "[]"
-        suffix.append(f"size={tuple(a.shape)}")
-    else:
-        body = _format_array(a)
     d = _dt.from_numpy(a.dtype)
-    if d not in (_dt.get_default_dtype(), _dt.int64, _dt.bool_):
-        suffix.append(f"dtype=lamina.{d.name}")
-    if t._ctx is not None:
-        suffix.append(f"grad_fn=<{t._ctx.name()}>")
-    elif t._requires_grad:
-        suffix.append("requires_grad=True")
-    inner = ", ".join([body] + suffix)
-    return "tensor(" + inner.replace("\n", "\n       ") + ")"
-
-
-def _format_array(a):
-    """Elements formatted as torch prints them, right-aligned to a common width."""
-    if a.dtype.kind == "b":
-        fmt = lambda v: "True" if v else "False"  # noqa: E731
-    elif a.dtype.kind in "iu":
-        fmt = str
+    prefix = "tensor("
+    suffixes = []
+    if a.size == 0:
+        if a.ndim != 1:
+            suffixes.append(f"size={tuple(a.shape)}")
+        if d != _dt.get_default_dtype():   # nothing to infer an empty tensor's dtype from: always shown
+            suffixes.append(f"dtype=lamina.{d.name}")
+        body = "[]"
     else:
-        finite = a[xp.isfinite(a)]
-        amax = builtins.float(xp.abs(finite).max()) if finite.size else 0.0
-        nonzero = xp.abs(finite[finite != 0])
-        amin = builtins.float(nonzero.min()) if nonzero.size else 0.0
-        integral = builtins.bool(xp.all(finite == xp.round(finite)))
-        if integral and amax < 1e8:
-            fmt = lambda v: _fmt_special(v) or f"{v:.0f}."  # noqa: E731
-        elif amax >= 1e8 or (amin > 0 and (amin < 1e-4 or amax / amin > 1000)):
-            fmt = lambda v: _fmt_special(v) or f"{v:.4e}"  # noqa: E731
+        if d not in (_dt.get_default_dtype(), _dt.int64, _dt.bool_):
+            suffixes.append(f"dtype=lamina.{d.name}")
+        if a.dtype == xp.float16:
+            a = a.astype(xp.float32)
+        summarize = a.size > _THRESHOLD
+        formatter = _Formatter(_summarized(a) if summarize else a)
+        body = _format_nested(a, len(prefix), summarize, formatter)
+    if t._ctx is not None:
+        suffixes.append(f"grad_fn=<{t._ctx.name()}>")
+    elif t._requires_grad:
+        suffixes.append("requires_grad=True")
+    text = prefix + body
+    line_len = len(text) - text.rfind("\n") + 1
+    parts = [text]
+    for suffix in suffixes:
+        if line_len + len(suffix) + 2 > _LINEWIDTH:
+            parts.append(",\n" + " " * len(prefix) + suffix)
+            line_len = len(prefix) + len(suffix)
         else:
-            fmt = lambda v: _fmt_special(v) or f"{v:.4f}"  # noqa: E731
-    summarize = a.size > 1000
-    shown = a if not summarize else _edges(a)
-    width = max((len(fmt(v)) for v in shown.reshape(-1)), default=0)
-    kind = "bool" if a.dtype.kind == "b" else ("int" if a.dtype.kind in "iu" else "float_kind")
-    return xp.array2string(a, separator=", ", formatter={kind: lambda v: fmt(v).rjust(width)},
-                           threshold=1000, edgeitems=3, max_line_width=80)
+            parts.append(", " + suffix)
+            line_len += len(suffix) + 2
+    return "".join(parts) + ")"
 
 
-def _edges(a):
-    """The elements a summarised print shows (three at each end of every axis)."""
-    for axis in range(a.ndim):
-        if a.shape[axis] > 6:
-            a = xp.concatenate([xp.take(a, range(3), axis), xp.take(a, range(-3, 0), axis)], axis)
-    return a
+class _Formatter:
+    """One width and notation for every element: integers as is; floats fixed, integral (``2.``) or scientific."""
+
+    def __init__(self, a):
+        self.floating = a.dtype.kind == "f"
+        self.int_mode, self.sci_mode, self.width = True, False, 1
+        flat = a.reshape(-1)
+        if not self.floating:
+            self.width = builtins.max([1] + [len(str(v)) for v in flat.tolist()])
+            return
+        values = flat[xp.isfinite(flat) & (flat != 0)].astype(xp.float64)
+        if values.size == 0:
+            return
+        magnitudes = xp.abs(values)
+        vmin, vmax = builtins.float(magnitudes.min()), builtins.float(magnitudes.max())
+        self.int_mode = builtins.bool(xp.all(values == xp.ceil(values)))
+        values = values.tolist()
+        if vmax / vmin > 1000.0 or vmax > 1.0e8 or (not self.int_mode and vmin < 1.0e-4):
+            self.sci_mode = True
+            self.width = builtins.max(len(f"{v:.{_PRECISION}e}") for v in values)
+        elif self.int_mode:
+            self.width = builtins.max(len(f"{v:.0f}") + 1 for v in values)
+        else:
+            self.width = builtins.max(len(f"{v:.{_PRECISION}f}") for v in values)
+
+    def format(self, v):
+        if not self.floating:
+            text = str(v)
+        elif self.sci_mode:
+            text = f"{v:{self.width}.{_PRECISION}e}"
+        elif self.int_mode:
+            text = f"{v:.0f}" + ("" if v != v or v in (builtins.float("inf"), builtins.float("-inf")) else ".")
+        else:
+            text = f"{v:.{_PRECISION}f}"
+        return " " * (self.width - len(text)) + text
 
 
-def _fmt_special(v):
-    if v != v:
-        return "nan"
-    if v in (builtins.float("inf"), builtins.float("-inf")):
-        return "inf" if v > 0 else "-inf"
-    return None
+def _summarized(a):
+    """The elements a summarised print shows, for choosing the notation and width."""
+    if a.ndim == 0:
+        return a
+    if a.shape[0] > 2 * _EDGEITEMS:
+        a = xp.concatenate([a[:_EDGEITEMS], a[-_EDGEITEMS:]])
+    if a.ndim == 1:
+        return a
+    return xp.stack([_summarized(row) for row in a])
+
+
+def _format_nested(a, indent, summarize, formatter):
+    if a.ndim == 0:
+        return formatter.format(a.item())
+    cut = summarize and a.shape[0] > 2 * _EDGEITEMS
+    if a.ndim == 1:
+        per_line = builtins.max(1, (_LINEWIDTH - indent) // (formatter.width + 2))
+        if cut:
+            items = ([formatter.format(v) for v in a[:_EDGEITEMS].tolist()] + [" ..."]
+                     + [formatter.format(v) for v in a[-_EDGEITEMS:].tolist()])
+        else:
+            items = [formatter.format(v) for v in a.tolist()]
+        lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+        return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+    rows = range(a.shape[0])
+    if cut:
+        rows = list(range(_EDGEITEMS)) + [None] + list(range(a.shape[0] - _EDGEITEMS, a.shape[0]))
+    parts = ["..." if i is None else _format_nested(a[i], indent + 1, summarize, formatter) for i in rows]
+    return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
 
 
 from lamina import autograd as _autograd  # noqa: E402  (circular: autograd wraps outputs in Tensor)

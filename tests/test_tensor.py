@@ -1,6 +1,7 @@
 """Tensor basics against torch: creation, dtypes, properties, conversions, printing, operators, RNG."""
 import copy
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -53,6 +54,33 @@ def test_random_creation_shapes_dtypes_and_seeding():
     lamina.set_rng_state(state)
     assert np.array_equal(x.numpy(), lamina.rand(3).numpy())
     assert lamina.randn(2, dtype=lamina.float64).dtype == lamina.float64
+
+
+def test_random_functions_never_touch_numpy_global_state():
+    import lamina.nn.functional as F
+    np.random.seed(7)
+    expected = np.random.rand(3)
+    np.random.seed(7)
+    lamina.manual_seed(0)
+    lamina.rand(4), lamina.randn(2, 2), lamina.randint(0, 9, (3,)), lamina.randperm(5), lamina.ones(3).uniform_()
+    F.dropout(lamina.ones(10), 0.5), lamina.bernoulli(lamina.full((4,), 0.5)), lamina.ones(3).normal_()
+    np.testing.assert_array_equal(np.random.rand(3), expected)
+
+
+@pytest.mark.parametrize("draw", [
+    lambda g: lamina.rand(3, generator=g), lambda g: lamina.randn(2, 2, generator=g),
+    lambda g: lamina.randint(0, 9, (4,), generator=g), lambda g: lamina.randint(9, (4,), generator=g),
+    lambda g: lamina.randperm(6, generator=g), lambda g: lamina.normal(0.0, 1.0, (2,), generator=g),
+    lambda g: lamina.empty(3).uniform_(generator=g), lambda g: lamina.empty(3).normal_(generator=g),
+])
+def test_generator_argument_is_repeatable_and_leaves_the_default_alone(draw):
+    lamina.manual_seed(0)
+    state = lamina.get_rng_state()
+    a = draw(lamina.Generator().manual_seed(3))
+    b = draw(lamina.Generator().manual_seed(3))
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(lamina.get_rng_state().numpy(), state.numpy())
+    assert lamina.Generator().manual_seed(3).initial_seed() == 3
 
 
 def test_bad_creation_arguments():
@@ -114,6 +142,39 @@ def test_repr_like_torch():
     assert "grad_fn=<MulBackward>" in repr(y)
 
 
+def _same_layout(text):
+    """A repr with its suffixes (dtype=, requires_grad=) on one line: "lamina." is one letter longer than "torch.",
+    so the 80-column wrap before a suffix can differ by that letter."""
+    return re.sub(r",\n +(dtype=|requires_grad=|grad_fn=)", r", \1", text)
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.arange(2000.0).reshape(2, 1000),                  # summarised, scientific notation
+    lambda lib: lib.arange(2000), lambda lib: lib.arange(1001.0) / 7,   # summarised 1-d
+    lambda lib: lib.arange(1600.0).reshape(40, 40) / 3,               # summarised rows and columns
+    lambda lib: lib.arange(24.0).reshape(2, 3, 4),                    # blank lines between blocks
+    lambda lib: lib.arange(0, 1, 0.1), lambda lib: lib.linspace(-5, 5, 30),   # wrapped at 80 columns
+    lambda lib: lib.tensor([float("nan"), float("inf"), 1.0]), lambda lib: lib.tensor([float("-inf"), 0.5]),
+    lambda lib: lib.tensor([1e-8, 1e8]), lambda lib: lib.tensor([0.1, 123456.7]), lambda lib: lib.tensor([1e9, 2e9]),
+    lambda lib: lib.tensor([-1.5, 2.25]), lambda lib: lib.tensor([0.0, -0.0]), lambda lib: lib.tensor(float("nan")),
+    lambda lib: lib.zeros(0, dtype=lib.int64), lambda lib: lib.zeros(2, 0, dtype=lib.float64),
+    lambda lib: lib.tensor([1.5, 2.0], dtype=lib.float16), lambda lib: lib.tensor([1, -20], dtype=lib.int32),
+    lambda lib: lib.tensor([250, 3], dtype=lib.uint8), lambda lib: lib.arange(1200) > 600,
+    lambda lib: lib.tensor([[1.0, 2.0]], dtype=lib.float64, requires_grad=True),
+    lambda lib: lib.arange(30.0, requires_grad=True), lambda lib: lib.ones(7, 7, 7, 7) * 1e-5,
+])
+def test_repr_matches_torch_printing(make):
+    assert _same_layout(repr(make(lamina))) == _same_layout(repr(make(torch)).replace("torch", "lamina"))
+    assert str(make(lamina)) == repr(make(lamina))
+
+
+def test_size_slices_and_sums_are_sizes():
+    s = lamina.Size([2, 3, 4])
+    for got, want in ((s[1:], [3, 4]), (s + (5,), [2, 3, 4, 5]), ((1,) + s, [1, 2, 3, 4]), (s * 2, [2, 3, 4] * 2)):
+        assert type(got) is lamina.Size and list(got) == want
+    assert s[0] == 2 and type(s[-1]) is int and repr(lamina.ones(2, 3).shape[:1]) == "lamina.Size([2])"
+
+
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
                                    "bool"])
 def test_type_names_like_torch(dtype):
@@ -146,6 +207,24 @@ def test_inplace_python_operators():
     x = lamina.tensor([1, 2])
     check_error(lambda: x.__iadd__(1.5), DTypeError, "can't be cast")
     check_error(lambda: lamina.ones(2).add_(lamina.ones(3, 2)), RuntimeError, "shape")
+
+
+def test_more_inplace_operators_type_as_and_eq_none():
+    for lib in (lamina, torch):
+        x = lib.tensor([5.0, -3.0])
+        ident = id(x)
+        x %= 2
+        assert id(x) == ident and x.tolist() == [1.0, 1.0]
+        m = lib.tensor([True, False, True])
+        m &= lib.tensor([True, True, False])
+        m |= lib.tensor([False, True, False])
+        m ^= lib.tensor([True, False, False])
+        assert m.tolist() == [False, True, False]
+        i = lib.tensor([6, 3])
+        i &= 5
+        assert i.tolist() == [4, 1]
+        assert (x == None) is False and (x != None) is True  # noqa: E711 (what torch code writes)
+    assert_close(lamina.ones(2).type_as(lamina.tensor([1])), torch.ones(2).type_as(torch.tensor([1])))
 
 
 def test_no_pickle():

@@ -548,7 +548,7 @@ def logsumexp(input, dim, keepdim=False):
 
     Example:
         >>> lamina.logsumexp(lamina.tensor([1000., 1000.]), dim=0)
-        tensor(1000.6931)
+        tensor(1000.6932)
     """
     x = _data(input, "logsumexp")
     dims = _reduce_dims(dim, x.ndim, "logsumexp")
