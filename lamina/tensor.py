@@ -122,10 +122,12 @@ class Tensor:
     # ---- properties -----------------------------------------------------------------------------------
     @property
     def data(self):
-        """This tensor's values as a tensor outside the graph (shares memory), like torch's ``.data``."""
-        t = Tensor._make(self._data)
-        t._vc = self._vc
-        return t
+        """This tensor's values as a tensor outside the graph, like torch's ``.data``.
+
+        It shares memory but not the version counter: in-place changes through ``.data`` are hidden from autograd
+        (``detach()`` is the tracked way).
+        """
+        return Tensor._make(self._data)
 
     @data.setter
     def data(self, value):
@@ -251,8 +253,7 @@ class Tensor:
     def detach(self):
         """A tensor sharing this one's data, outside the graph."""
         t = Tensor._make(self._data)
-        t._vc = self._vc
-        t._base = self if self._base is None else self._base
+        t._vc = self._vc   # shares memory and the version counter, but is no view for autograd (as in torch)
         return t
 
     def detach_(self):
@@ -444,43 +445,78 @@ class Tensor:
         """Run the out-of-place ``fn(self, *args)`` and write its result into this tensor's memory.
 
         Inside the graph, the operator is recorded on a snapshot of the old value and this tensor becomes its
-        output, so gradients stay right; the version counter tells earlier nodes that saved this memory.
+        output, so gradients stay right; the version counter tells earlier nodes that saved this memory. A view
+        is handled through its base (see ``_inplace_on_view``).
         """
         grad_needed = _autograd._mode.grad_enabled and (
             self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args))
         if grad_needed:
-            if self._ctx is None and self._requires_grad:
+            if self._ctx is None and self._requires_grad and self._base is None:
                 raise AutogradError(
-                    f"{_name(fn)}_(): a leaf tensor that requires grad is being used in an in-place operation; "
+                    f"{_name(fn)}(): a leaf tensor that requires grad is being used in an in-place operation; "
                     "wrap it in `with lamina.no_grad():` or work on a .clone()")
-            if self._base is not None and (self._requires_grad or self._base._requires_grad):
-                raise AutogradError(
-                    f"{_name(fn)}_(): in-place change of a view of a tensor that is part of the autograd graph "
-                    "is not supported; apply it to the base tensor or to a .clone()")
+            if self._base is not None:
+                return self._inplace_on_view(self._base, fn, args, kwargs)
             old = Tensor._make(self._data.copy(), self._requires_grad)
             old._ctx, old._out_index = self._ctx, self._out_index
             result = fn(old, *args, **kwargs)
         else:
             result = fn(self, *args, **kwargs)
-        new = result._data
-        if new.shape != self._data.shape:
-            raise ShapeError(f"{_name(fn)}_(): output with shape {list(self._data.shape)} doesn't match the "
-                             f"broadcast shape {list(new.shape)}")
-        if new.dtype != self._data.dtype:
-            if new.dtype.kind == "f" and self._data.dtype.kind != "f" or (
-                    new.dtype.kind in "iu" and self._data.dtype.kind == "b"):
-                raise DTypeError(f"{_name(fn)}_(): result type {_dt.from_numpy(new.dtype)} can't be cast to the "
-                                 f"desired output type {self.dtype}")
-        try:
-            xp.copyto(self._data, new, casting="unsafe")
-        except ValueError as e:
-            raise ArgumentError(f"{_name(fn)}_(): cannot write into this tensor ({e}); it is an expanded view "
-                                "whose elements share memory; .clone() it first") from None
+        self._write_inplace_result(fn, result._data)
         if grad_needed:
             self._ctx, self._out_index = result._ctx, result._out_index
             self._requires_grad = result._requires_grad
         self._vc[0] += 1
         return self
+
+    def _inplace_on_view(self, base, fn, args, kwargs):
+        """An in-place change of a view inside the graph, recorded on its base as torch's CopySlices does.
+
+        The base becomes its old value with this view's elements replaced by ``fn(old elements)`` (a setitem
+        at the elements' flat positions in the base), and the view becomes those elements of the new base, so
+        gradients flow through both.
+        """
+        if base._ctx is None and base._requires_grad:
+            raise AutogradError(
+                f"{_name(fn)}(): a view of a leaf tensor that requires grad is being used in an in-place "
+                "operation; wrap it in `with lamina.no_grad():` or work on a .clone()")
+        positions = _view_positions(self._data, base._data)
+        if positions is None:
+            raise ArgumentError(f"{_name(fn)}(): cannot write into this tensor ({tuple(self.shape)}) inside the "
+                                "autograd graph: it is an expanded view whose elements share memory; .clone() it "
+                                "first")
+        index = Tensor._make(positions)
+        old_base = Tensor._make(base._data.copy(), base._requires_grad)
+        old_base._ctx, old_base._out_index = base._ctx, base._out_index
+        old_flat = _ops.reshape(old_base, (-1,))
+        result = fn(_ops.getitem(old_flat, index), *args, **kwargs)
+        self._check_inplace_result(fn, result._data)
+        new_flat = _ops.setitem(old_flat, index, result)
+        xp.copyto(base._data, new_flat._data.reshape(base._data.shape))   # also updates this view's memory
+        new_base = _ops.reshape(new_flat, tuple(base._data.shape))
+        base._ctx, base._out_index, base._requires_grad = new_base._ctx, new_base._out_index, True
+        view = _ops.getitem(new_flat, index)
+        self._ctx, self._out_index, self._requires_grad = view._ctx, view._out_index, True
+        self._vc[0] += 1
+        return self
+
+    def _check_inplace_result(self, fn, new):
+        if new.shape != self._data.shape:
+            raise ShapeError(f"{_name(fn)}(): output with shape {list(self._data.shape)} doesn't match the "
+                             f"broadcast shape {list(new.shape)}")
+        if new.dtype != self._data.dtype:
+            if new.dtype.kind == "f" and self._data.dtype.kind != "f" or (
+                    new.dtype.kind in "iu" and self._data.dtype.kind == "b"):
+                raise DTypeError(f"{_name(fn)}(): result type {_dt.from_numpy(new.dtype)} can't be cast to the "
+                                 f"desired output type {self.dtype}")
+
+    def _write_inplace_result(self, fn, new):
+        self._check_inplace_result(fn, new)
+        try:
+            xp.copyto(self._data, new, casting="unsafe")
+        except ValueError as e:
+            raise ArgumentError(f"{_name(fn)}(): cannot write into this tensor ({e}); it is an expanded view "
+                                "whose elements share memory; .clone() it first") from None
 
     def __setitem__(self, key, value):
         if _autograd._mode.grad_enabled and (self._requires_grad or (
@@ -493,7 +529,7 @@ class Tensor:
         return self._inplace(_ops.copy_from, src)
 
     def zero_(self):
-        return self._inplace(_ops.full_like_value, 0)
+        return self._inplace(_zero)
 
     def fill_(self, value):
         return self._inplace(_ops.full_like_value, value)
@@ -1196,8 +1232,56 @@ class _RemovableHandle:
             self._hooks.remove(self._hook)
 
 
+# The in-place method a user called, for the out-of-place helpers whose names differ from it.
+_INPLACE_NAMES = {"setitem": "__setitem__", "copy_from": "copy_", "full_like_value": "fill_",
+                  "uniform_like": "uniform_", "normal_like": "normal_", "bernoulli_like": "bernoulli_",
+                  "randint_like_values": "random_", "exponential_like": "exponential_"}
+
+
 def _name(fn):
-    return getattr(fn, "__name__", "op").rstrip("_")
+    """The name of the in-place method that runs the out-of-place ``fn`` (``add`` -> ``add_``)."""
+    name = getattr(fn, "__name__", "op").rstrip("_")
+    return _INPLACE_NAMES.get(name, name + "_")
+
+
+def _zero(input):
+    return _ops.full_like_value(input, 0)
+
+
+_zero.__name__ = "zero"
+
+
+def _view_positions(view, base):
+    """The flat (C-order) index in ``base`` of each element of ``view``, an array sharing ``base``'s memory.
+
+    None when the view's elements overlap (an expanded view) or do not all lie in ``base``.
+    """
+    if any(stride == 0 and n > 1 for stride, n in zip(view.strides, view.shape)):
+        return None
+
+    def byte_offsets(a, start):
+        offsets = xp.full(a.shape, start, dtype=xp.int64)
+        for axis, (n, stride) in enumerate(zip(a.shape, a.strides)):
+            shape = [1] * a.ndim
+            shape[axis] = n
+            offsets = offsets + (xp.arange(n, dtype=xp.int64) * stride).reshape(shape)
+        return offsets
+
+    start = view.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    wanted = byte_offsets(view, start)
+    if wanted.size == 0:
+        return wanted
+    if base.flags.c_contiguous:
+        positions, rest = xp.divmod(wanted, base.itemsize)
+        if rest.any() or positions.min() < 0 or positions.max() >= base.size:
+            return None
+        return positions
+    held = byte_offsets(base, 0).reshape(-1)
+    order = xp.argsort(held, kind="stable")
+    found = xp.minimum(xp.searchsorted(held[order], wanted), held.size - 1)
+    if not xp.array_equal(held[order][found], wanted):
+        return None
+    return order[found]
 
 
 def _canonical_dim(dim, ndim, op):

@@ -280,3 +280,95 @@ def test_deep_graph_does_not_hit_recursion_limit():
 def test_create_graph_is_a_clear_error():
     x = lamina.ones(2, requires_grad=True)
     check_error(lambda: lamina.autograd.grad((x * x).sum(), x, create_graph=True), AutogradError, "create_graph")
+
+
+def test_data_is_hidden_from_the_version_counter():
+    def fn(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = x.exp()              # Exp saves its output
+        y.data.mul_(2)           # as torch: not tracked, so backward uses the changed values
+        y.sum().backward()
+        return [x.grad]
+    assert_same(fn)
+    x = lamina.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()
+    y.detach().mul_(2)           # detach() shares the version counter: caught
+    check_error(lambda: y.sum().backward(), AutogradError, "ExpBackward", "in-place")
+
+
+def _view_row_iadd(lib):
+    x = lib.tensor([[1.0, 2.0, -1.0], [3.0, 4.0, 0.5]], requires_grad=True)
+    y = x * 2
+    y[:, 0] += 1                 # getitem, add_ on the view, setitem back
+    y[1].mul_(lib.tensor([0.5, -1.0, 2.0]))
+    (y * y).sum().backward()
+    return [x.grad, y]
+
+
+def _view_of_view_and_reshape(lib):
+    x = lib.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    w = lib.tensor([0.5, -2.0], requires_grad=True)
+    y = x * 1
+    y.t()[0].add_(w)             # a view of a view, transposed
+    y.view(4)[1:3].mul_(3)
+    y.reshape(4).relu_()
+    (y * lib.tensor([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
+    return [x.grad, w.grad, y]
+
+
+def _view_of_plain_tensor_takes_a_grad_value(lib):
+    w = lib.tensor([2.0, -1.0], requires_grad=True)
+    h = lib.zeros(3, 2)
+    h[1:].add_(w)                # h joins the graph through its view
+    h[0] = w * 3
+    (h * h).sum().backward()
+    return [w.grad, h]
+
+
+@pytest.mark.parametrize("fn", [_view_row_iadd, _view_of_view_and_reshape, _view_of_plain_tensor_takes_a_grad_value])
+def test_inplace_on_views_inside_the_graph_gives_torch_gradients(fn):
+    assert_same(fn)
+
+
+def test_inplace_on_view_gradcheck():
+    def f(x, w):
+        y = x * 1
+        y[:, 1:].mul_(w)
+        y.t()[0] += w.sum()
+        return y * y
+    x = lamina.tensor(rand(3, 3, dtype=np.float64), requires_grad=True)
+    w = lamina.tensor(rand(2, dtype=np.float64), requires_grad=True)
+    assert lamina.autograd.gradcheck(f, (x, w))
+
+
+def test_inplace_errors_name_the_method_and_refuse_views_of_leaves():
+    leaf = lamina.ones(2, 3, requires_grad=True)
+    for call, name in ((lambda: leaf.zero_(), "zero_()"), (lambda: leaf.fill_(1.0), "fill_()"),
+                       (lambda: leaf.copy_(lamina.zeros(2, 3)), "copy_()"), (lambda: leaf.__setitem__(0, 1.0),
+                                                                              "__setitem__()"),
+                       (lambda: leaf.uniform_(), "uniform_()")):
+        check_error(call, AutogradError, name, "leaf tensor that requires grad")
+    check_error(lambda: leaf[0].add_(1), AutogradError, "add_()", "view of a leaf")
+    check_error(lambda: leaf.t().__setitem__(0, 1.0), AutogradError, "__setitem__()", "view of a leaf")
+    y = leaf * 2
+    check_error(lambda: y[:1].expand(3, 3).add_(lamina.ones(3, 3, requires_grad=True)), lamina.LaminaError,
+                "add_()", "expanded")
+
+
+def test_scalar_mul_and_div_save_only_what_their_gradient_needs():
+    def fn(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = x / 2
+        y += 1                   # DivBackward needs neither y nor x: legal, as in torch
+        z = x.clone()
+        z[0] = z[1] * 3          # MulBackward by a number keeps no tensor
+        u = x * lib.tensor([2.0, 3.0])
+        u.mul_(2)
+        (y.sum() + z.sum() + u.sum()).backward()
+        return [x.grad]
+    assert_same(fn)
+    x = lamina.tensor([1.0, 2.0], requires_grad=True)
+    d = x / (x + 1)
+    d.add_(1)                    # the denominator's gradient needs x, not d
+    d.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 1 / (np.array([1.0, 2.0]) + 1) ** 2, rtol=1e-6)

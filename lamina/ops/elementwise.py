@@ -127,14 +127,18 @@ subtract = sub
 class Mul(Op):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        # Each factor is saved only for the other's gradient (as torch does), so `y = x * 3; y += 1` stays legal.
+        need = ctx.needs_input_grad
+        if need:
+            ctx.save_for_backward(a if need[1] else None, b if need[0] else None)
+            ctx.shapes = shape_of(a), shape_of(b)
         return _checked("mul", xp.multiply, a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        ga = unbroadcast(grad * b, shape_of(a)) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(grad * a, shape_of(b)) if ctx.needs_input_grad[1] else None
+        ga = unbroadcast(grad * b, ctx.shapes[0]) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(grad * a, ctx.shapes[1]) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -152,16 +156,20 @@ class Div(Op):
     def forward(ctx, a, b):
         with xp.errstate(divide="ignore", invalid="ignore"):
             out = _checked("div", xp.true_divide, a, b)
-        ctx.save_for_backward(b, out)
+        # The numerator is saved only for the denominator's gradient, and the output never (as torch does), so
+        # `y = x / 2; y += 1` stays legal.
+        need = ctx.needs_input_grad
+        if need:
+            ctx.save_for_backward(a if need[1] else None, b)
         ctx.a_shape = shape_of(a)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        b, out = ctx.saved_tensors
+        a, b = ctx.saved_tensors
         with xp.errstate(divide="ignore", invalid="ignore"):
             ga = unbroadcast(grad / b, ctx.a_shape) if ctx.needs_input_grad[0] else None
-            gb = unbroadcast(-grad * out / b, shape_of(b)) if ctx.needs_input_grad[1] else None
+            gb = unbroadcast(-grad * (a / b) / b, shape_of(b)) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
