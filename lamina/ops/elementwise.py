@@ -960,8 +960,7 @@ def masked_fill(input, mask, value):
                              f"{tuple(value.shape)}")
         if value._data.dtype != input._data.dtype:
             value = cast(value, input._data.dtype)
-    elif isinstance(value, float) and input._data.dtype.kind in "iub":
-        raise DTypeError(f"masked_fill(): value {value} cannot be cast to the {input.dtype} input")
+    # A Python float into an integer or bool tensor truncates toward zero (or tests nonzero), as in torch.
     return MaskedFill.apply(input, mask, value)
 
 

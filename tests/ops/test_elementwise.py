@@ -158,6 +158,14 @@ def test_where_and_masked_fill():
     check_op(lambda lib, c, a, v: a.masked_fill(c, v), cond, rand(2, 3), rand())
 
 
+def test_masked_fill_casts_the_value_to_the_input_dtype_like_torch():
+    mask = np.array([True, False, True])
+    for value in (2.7, -2.7, 3, True):
+        check_op(lambda lib, x, m: x.masked_fill(m, value), np.array([1, 2, 3]), mask, grad=False)
+        check_op(lambda lib, x, m: x.masked_fill(m, value), np.array([True, False, False]), mask, grad=False)
+    check_op(lambda lib, x, m: x.masked_fill(m, lib.tensor(2.7)), np.array([1, 2, 3]), mask, grad=False)
+
+
 def test_lerp_addcmul_addcdiv():
     check_op(lambda lib, a, b, w: lib.lerp(a, b, w), rand(3), rand(3), rand(3))
     check_op(lambda lib, a, b, c: lib.addcmul(a, b, c, value=0.5), rand(3), rand(3), rand(3))

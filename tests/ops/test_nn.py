@@ -353,6 +353,14 @@ def test_dropout_values_and_gradient():
     assert y.dtype == lamina.float32
 
 
+def test_dropout_gradcheck_with_a_fixed_mask():
+    def fn(x):
+        lamina.manual_seed(5)    # the same mask at every evaluation, so finite differences apply
+        return LF.dropout(x, 0.4)
+    x = lamina.tensor(rand(4, 5, dtype=np.float64), requires_grad=True)
+    assert lamina.autograd.gradcheck(fn, (x,))
+
+
 def test_dropout_deterministic_with_seed():
     x = lamina.randn(8, 8)
     lamina.manual_seed(123)
