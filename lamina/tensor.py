@@ -1067,14 +1067,14 @@ class Tensor:
         return _ops.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
 
     # ---- shape ----------------------------------------------------------------------------------------
-    def reshape(self, *shape):
-        return _ops.reshape(self, *shape)
+    def reshape(self, *shape, **kwargs):
+        return _ops.reshape(self, *_sizes(shape, kwargs, ("shape",), "reshape"))
 
     def reshape_as(self, other):
         return _ops.reshape(self, other.shape)
 
-    def view(self, *shape):
-        return _ops.view(self, *shape)
+    def view(self, *shape, **kwargs):
+        return _ops.view(self, *_sizes(shape, kwargs, ("size", "dtype"), "view"))
 
     def view_as(self, other):
         return _ops.view(self, other.shape)
@@ -1091,8 +1091,8 @@ class Tensor:
     def unsqueeze(self, dim):
         return _ops.unsqueeze(self, dim)
 
-    def permute(self, *dims):
-        return _ops.permute(self, *dims)
+    def permute(self, *dims, **kwargs):
+        return _ops.permute(self, *_sizes(dims, kwargs, ("dims",), "permute"))
 
     def transpose(self, dim0, dim1):
         return _ops.transpose(self, dim0, dim1)
@@ -1106,8 +1106,8 @@ class Tensor:
     def movedim(self, source, destination):
         return _ops.movedim(self, source, destination)
 
-    def expand(self, *sizes):
-        return _ops.expand(self, *sizes)
+    def expand(self, *sizes, **kwargs):
+        return _ops.expand(self, *_sizes(sizes, kwargs, ("size",), "expand"))
 
     def expand_as(self, other):
         return _ops.expand(self, other.shape)
@@ -1115,11 +1115,11 @@ class Tensor:
     def broadcast_to(self, size):
         return _ops.broadcast_to(self, size)
 
-    def repeat(self, *sizes):
-        return _ops.repeat(self, *sizes)
+    def repeat(self, *sizes, **kwargs):
+        return _ops.repeat(self, *_sizes(sizes, kwargs, ("repeats",), "repeat"))
 
-    def tile(self, *dims):
-        return _ops.tile(self, *dims)
+    def tile(self, *dims, **kwargs):
+        return _ops.tile(self, *_sizes(dims, kwargs, ("dims",), "tile"))
 
     def split(self, split_size, dim=0):
         return _ops.split(self, split_size, dim)
@@ -1130,8 +1130,8 @@ class Tensor:
     def unbind(self, dim=0):
         return _ops.unbind(self, dim)
 
-    def flip(self, *dims):
-        return _ops.flip(self, *dims)
+    def flip(self, *dims, **kwargs):
+        return _ops.flip(self, *_sizes(dims, kwargs, ("dims",), "flip"))
 
     def roll(self, shifts, dims=None):
         return _ops.roll(self, shifts, dims)
@@ -1282,6 +1282,16 @@ def _view_positions(view, base):
     if not xp.array_equal(held[order][found], wanted):
         return None
     return order[found]
+
+
+def _sizes(args, kwargs, names, op):
+    """The sizes of ``x.reshape(2, 3)``, ``x.reshape((2, 3))`` or torch's keyword form ``x.reshape(shape=(2, 3))``."""
+    if not kwargs:
+        return args
+    if args or len(kwargs) != 1 or next(iter(kwargs)) not in names:
+        given = ", ".join(list(map(repr, args)) + [f"{k}=..." for k in kwargs])
+        raise TypeError(f"{op}(): takes its sizes either positionally or as one of {', '.join(names)}=, got ({given})")
+    return (next(iter(kwargs.values())),)
 
 
 def _canonical_dim(dim, ndim, op):

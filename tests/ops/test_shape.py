@@ -478,3 +478,13 @@ def test_out_of_place_ops_leave_inputs_unchanged():
               lambda t: t.tril(), lambda t: t.transpose(0, 1).reshape(-1)):
         f(x)
     np.testing.assert_array_equal(x.numpy(), before)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda L, x: x.reshape(shape=(4, 6)), lambda L, x: x.view(size=(6, 4)), lambda L, x: x.permute(dims=(2, 0, 1)),
+    lambda L, x: x[:, :1].expand(size=(2, 5, 4)), lambda L, x: x.repeat(repeats=(1, 2, 1)),
+    lambda L, x: x.tile(dims=(2,)), lambda L, x: x.flip(dims=(0, 2)), lambda L, x: x.view(dtype=L.int32),
+])
+def test_size_methods_take_torch_keywords(fn):
+    check_op(fn, X, grad=fn(lamina, lamina.tensor(X)).dtype == lamina.float32)
+    check_error(lambda: lamina.tensor(X).reshape(24, shape=(24,)), TypeError, "reshape()", "shape=")
