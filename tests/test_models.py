@@ -156,6 +156,8 @@ def test_gpt_generate():
     lamina.manual_seed(0)
     again = model.generate(lamina.tensor(np.array([[1, 2], [3, 4]])), max_new_tokens=10, top_k=3)
     np.testing.assert_array_equal(values, again.numpy())
+    greedy = model.generate(lamina.tensor(np.array([[1, 2]])), max_new_tokens=4, temperature=0)  # lamina.generate's
+    np.testing.assert_array_equal(greedy.numpy(), lamina.generate(model, lamina.tensor([[1, 2]]), 4, 0).numpy())
 
 
 def test_gpt_errors():
@@ -163,7 +165,7 @@ def test_gpt_errors():
     check_error(lambda: model(lamina.randint(0, 11, (1, 9))), ShapeError, "block size is only 8")
     check_error(lambda: model(lamina.randn(1, 4)), DTypeError, "GPT", "integer")
     check_error(lambda: GPT(11, 8, 1, 3, 16), ArgumentError, "divisible")
-    check_error(lambda: model.generate(lamina.tensor(np.array([[1]])), 2, temperature=0), ArgumentError,
+    check_error(lambda: model.generate(lamina.tensor(np.array([[1]])), 2, temperature=-1.0), ArgumentError,
                 "temperature")
 
 

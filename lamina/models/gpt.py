@@ -1,7 +1,6 @@
 """A GPT-2-style decoder-only transformer language model, in the spirit of nanoGPT."""
 import math
 
-from lamina.autograd import no_grad
 from lamina.backend import xp
 from lamina.errors import ArgumentError, DTypeError, ShapeError
 from lamina.nn import init
@@ -13,9 +12,7 @@ from lamina.nn.module import Module
 from lamina.nn.normalization import LayerNorm
 from lamina.nn.sparse import Embedding
 from lamina.ops.loss import cross_entropy
-from lamina.ops.nn import softmax
-from lamina.ops.shape import cat
-from lamina.random import multinomial
+from lamina.sampling import generate
 from lamina.tensor import Tensor
 
 
@@ -93,19 +90,8 @@ class GPT(Module):
         loss = cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
         return logits, loss
 
-    @no_grad()
-    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None):
-        """Extend ``idx`` ``(N, T)`` by ``max_new_tokens`` sampled tokens, feeding each back in (the context is
-        cropped to the last ``block_size`` tokens). Sampling draws from lamina's generator; ``top_k`` keeps
-        only the k likeliest tokens. Call ``model.eval()`` first to turn dropout off."""
-        if not temperature > 0:
-            raise ArgumentError(f"GPT.generate: temperature must be positive, got {temperature}")
-        for _ in range(max_new_tokens):
-            context = idx if idx.shape[1] <= self.block_size else idx[:, -self.block_size:]
-            logits = self(context)[:, -1, :] / temperature
-            if top_k is not None:
-                kth = xp.sort(logits._data, axis=-1)[:, -min(top_k, logits.shape[-1])][:, None]
-                logits = Tensor._make(xp.where(logits._data < kth, -xp.inf, logits._data))
-            probs = softmax(logits, dim=-1)
-            idx = cat([idx, multinomial(probs, num_samples=1)], dim=1)
-        return idx
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, generator=None):
+        """Extend ``idx`` ``(N, T)`` by ``max_new_tokens`` sampled tokens, feeding each back in with the context
+        cropped to the last ``block_size`` tokens: ``lamina.generate`` on this model (temperature 0 is greedy;
+        ``top_k`` / ``top_p`` filter first). Call ``model.eval()`` first to turn dropout off."""
+        return generate(self, idx, max_new_tokens, temperature, top_k, top_p, self.block_size, generator)
