@@ -416,6 +416,8 @@ class ZeroGrad(Op):
 
 
 def _sign(x):
+    if x.dtype.kind == "b":      # a bool is its own sign, as in torch
+        return x.copy()
     # torch gives sign(nan) = 0
     out = xp.sign(x)
     return xp.where(xp.isnan(out), 0, out).astype(x.dtype, copy=False) if x.dtype.kind == "f" else out

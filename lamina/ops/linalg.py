@@ -425,6 +425,15 @@ def einsum(equation, *operands):
     dtype = arrays[0].dtype
     for a in arrays[1:]:
         dtype = promote_types(dtype, a.dtype)
+    summed = set("".join(subs)) - set(out)
+    if summed and dtype.kind in "biu":
+        # As torch: one operand is reduced by sum (integers and bools count in int64); several are contracted
+        # by a batched matmul, which keeps an integer dtype and has no bool version.
+        if len(arrays) == 1:
+            dtype = xp.dtype(xp.int64)
+        elif dtype.kind == "b":
+            raise DTypeError(f"einsum(): summing over {', '.join(sorted(summed))} in '{equation}' multiplies bool "
+                             "operands, which is not supported (as in torch); cast them to an integer or float dtype")
     return Einsum.apply(*operands, subs=subs, out=out, sizes=sizes, dtype=dtype)
 
 

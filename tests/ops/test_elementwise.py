@@ -195,6 +195,11 @@ def test_logical_and_bitwise():
     check_op(lambda lib, x: lib.logical_and(x, x > 0.5), rand(4))
 
 
+def test_sign_of_integers_and_bools():
+    for x in (np.array([True, False]), np.array([-3, 0, 2], np.int32), np.array([0, 7], np.uint8)):
+        check_op(lambda lib, t: t.sign(), x, grad=False)
+
+
 def test_isnan_isinf_isfinite_nan_to_num():
     x = np.array([1.0, np.nan, np.inf, -np.inf, 0.0], dtype=np.float32)
     for name in ["isnan", "isinf", "isfinite", "isposinf", "isneginf"]:

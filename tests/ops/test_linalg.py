@@ -132,6 +132,18 @@ def test_einsum_list_and_dtypes():
     check_op(lambda L, a, b: L.einsum("ij,ij->ij", a, b), rand(2, 3, dtype=bool), rand(2, 3, dtype=bool))
 
 
+@pytest.mark.parametrize("eq,n", [("ij->i", 1), ("ij->", 1), ("ii->i", 1), ("ii->", 1), ("ij->ji", 1), ("ij,jk->ik", 2),
+                                  ("ij,ij->i", 2), ("ij,ij->ij", 2), ("i,i->", 2)])
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint8, bool])
+def test_einsum_integer_and_bool_dtypes_like_torch(eq, n, dtype):
+    a = np.array([[1, 2], [3, 0]]).astype(dtype)
+    ops = [a if "i" * 2 in eq or "j" in eq.split("->")[0] else a[0]] * n
+    if dtype is bool and n > 1 and set(eq.split("->")[0]) - set(eq.split("->")[1] + ","):
+        check_error(lambda: lamina.einsum(eq, *[lamina.tensor(o) for o in ops]), DTypeError, "einsum()", "bool")
+        return
+    check_op(lambda L, *t: L.einsum(eq, *t), *ops, grad=False)
+
+
 def test_einsum_one_operand_returns_a_copy():
     x = lamina.tensor(rand(2, 3))
     y = lamina.einsum("ij->ji", x)      # NumPy would hand back a view; an in-place change of y must not reach x
