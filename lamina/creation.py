@@ -3,7 +3,7 @@ import math
 
 from lamina import dtypes as _dt
 from lamina.backend import xp, ndarray
-from lamina.errors import ArgumentError, DTypeError
+from lamina.errors import ArgumentError, DTypeError, ShapeError
 
 _MAX_ELEMENTS = 2 ** 48  # far above any real tensor; guards against sizes whose product overflows
 
@@ -35,7 +35,10 @@ def as_array(data, dtype=None):
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _leaves(data)):
             data = _unwrap_nested(data)
-        array = xp.asarray(data)
+        try:
+            array = xp.asarray(data)
+        except ValueError:
+            raise ShapeError(f"tensor(): {_ragged(data)}") from None
         if array.dtype == xp.float64 and not isinstance(data, xp.generic):
             array = array.astype(_dt.get_default_dtype().numpy)
         elif array.dtype.kind in "iu" and array.dtype != xp.uint8 and not isinstance(data, xp.generic):
@@ -47,6 +50,29 @@ def as_array(data, dtype=None):
         array = array.astype(_dt.to_numpy(dtype), copy=False)
     _dt.from_numpy(array.dtype)  # raises for unsupported dtypes (uint16, complex, ...)
     return array
+
+
+def _ragged(data):
+    """Where nested lists stop being rectangular, worded as torch does."""
+    shape, probe = [], data
+    while isinstance(probe, (list, tuple)):
+        shape.append(len(probe))
+        probe = probe[0] if probe else None
+
+    def first_mismatch(x, dim):
+        if dim == len(shape):
+            return None if not isinstance(x, (list, tuple)) else f"expected a number at dim {dim} (got a sequence)"
+        if not isinstance(x, (list, tuple)):
+            return f"expected sequence of length {shape[dim]} at dim {dim} (got {type(x).__name__})"
+        if len(x) != shape[dim]:
+            return f"expected sequence of length {shape[dim]} at dim {dim} (got {len(x)})"
+        for item in x:
+            found = first_mismatch(item, dim + 1)
+            if found:
+                return found
+        return None
+
+    return first_mismatch(data, 0) or "nested sequences must be rectangular"
 
 
 def _leaves(data):
@@ -122,9 +148,16 @@ def _fill_dtype(fill_value, dtype):
     return _dt.get_default_dtype().numpy
 
 
+def _fill(value, op):
+    if isinstance(value, Tensor):
+        value = value.item()
+    if not isinstance(value, (bool, int, float, xp.bool_, xp.number)):
+        raise DTypeError(f"{op}(): argument 'fill_value' must be a number or a bool, got {type(value).__name__}")
+    return value
+
+
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
-    if isinstance(fill_value, Tensor):
-        fill_value = fill_value.item()
+    fill_value = _fill(fill_value, "full")
     shape = parse_size((size,) if not isinstance(size, int) else (size,), "full")
     return _finish(xp.full(shape, fill_value, dtype=_fill_dtype(fill_value, dtype)), requires_grad)
 
@@ -146,6 +179,7 @@ def empty_like(input, *, dtype=None, device=None, requires_grad=False, memory_fo
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, memory_format=None):
+    fill_value = _fill(fill_value, "full_like")
     return _finish(xp.full(input._data.shape, fill_value, dtype=_like_dtype(input, dtype)), requires_grad)
 
 
@@ -154,6 +188,9 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if end is None:
         start, end = 0, start
     start, end, step = (x.item() if isinstance(x, Tensor) else x for x in (start, end, step))
+    for name, value in (("start", start), ("end", end), ("step", step)):
+        if not isinstance(value, (int, float, xp.number)) or not math.isfinite(value):
+            raise ArgumentError(f"arange(): argument '{name}' must be a finite number, got {value!r}")
     if step == 0:
         raise ArgumentError("arange(): step must be nonzero")
     if (end - start) * step < 0:

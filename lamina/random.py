@@ -26,6 +26,8 @@ class Generator:
         self.manual_seed(_DEFAULT_SEED)
 
     def manual_seed(self, seed):
+        if not hasattr(seed, "__index__") and not isinstance(seed, (float, numpy.floating)):
+            raise ArgumentError(f"manual_seed(): the seed must be an integer, got {seed!r}")
         seed = int(seed)
         self._seed = seed
         self.np = numpy.random.Generator(numpy.random.PCG64(seed & (2 ** 64 - 1)))
@@ -45,7 +47,12 @@ class Generator:
         return Tensor._make(numpy.frombuffer(raw, dtype=numpy.uint8).copy())
 
     def set_state(self, state):
-        self.np.bit_generator.state = json.loads(bytes(numpy.asarray(state._data, dtype=numpy.uint8)).decode())
+        """Restore a state that ``get_state`` returned (a uint8 tensor)."""
+        try:
+            self.np.bit_generator.state = json.loads(bytes(numpy.asarray(state._data, dtype=numpy.uint8)).decode())
+        except (AttributeError, TypeError, ValueError, KeyError):   # JSONDecodeError and UnicodeError are ValueErrors
+            raise ArgumentError("set_rng_state(): expected a state returned by get_rng_state() (a uint8 tensor), "
+                                f"got {type(state).__name__}") from None
         return self
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import lamina
-from lamina.errors import ArgumentError, DTypeError
+from lamina.errors import ArgumentError, DTypeError, ShapeError
 from tests.helpers import assert_close, check_error
 
 
@@ -90,6 +90,20 @@ def test_bad_creation_arguments():
     check_error(lambda: lamina.arange(0, 1, 0), ArgumentError, "arange()", "step")
     check_error(lambda: lamina.tensor(["a"]), DTypeError, "tensor()")
     check_error(lambda: lamina.randint(5, 2, (3,)), ArgumentError, "randint()")
+
+
+def test_bad_values_for_creation_and_seeding_are_typed_errors():
+    check_error(lambda: lamina.tensor([[1, 2], [3]]), ShapeError, "tensor()", "length 2 at dim 1 (got 1)")
+    check_error(lambda: lamina.tensor([[[1], [2]], [[1], [2, 3]]]), ShapeError, "length 1 at dim 2 (got 2)")
+    check_error(lambda: lamina.tensor([1, [2]]), ShapeError, "tensor()", "dim 1")
+    check_error(lambda: lamina.full((2,), "a"), DTypeError, "full()", "fill_value", "str")
+    check_error(lambda: lamina.full_like(lamina.ones(2), None), DTypeError, "full_like()", "NoneType")
+    check_error(lambda: lamina.arange(float("nan")), ArgumentError, "arange()", "'end'", "nan")
+    check_error(lambda: lamina.arange(0, 1, float("inf")), ArgumentError, "arange()", "'step'", "inf")
+    check_error(lambda: lamina.manual_seed("a"), ArgumentError, "manual_seed()", "'a'")
+    check_error(lambda: lamina.set_rng_state(lamina.ones(3)), ArgumentError, "set_rng_state()", "get_rng_state()")
+    assert lamina.arange(True).tolist() == torch.arange(True).tolist()
+    assert lamina.manual_seed(1.5).initial_seed() == torch.manual_seed(1.5).initial_seed()
 
 
 def test_properties():

@@ -115,6 +115,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if sk[-2] != sv[-2]:
         raise ShapeError(f"{op}(): key of shape {sk} and value of shape {sv} must have the same sequence length "
                          f"(dim -2), got {sk[-2]} and {sv[-2]}")
+    if scale is not None and (not isinstance(scale, (int, float, xp.number)) or isinstance(scale, bool)):
+        raise ArgumentError(f"{op}(): argument 'scale' must be a number or None, got {scale!r}")
     if not 0.0 <= dropout_p <= 1.0:
         raise ArgumentError(f"{op}(): dropout probability has to be between 0 and 1, but got {dropout_p}")
     if is_causal and attn_mask is not None:

@@ -876,6 +876,9 @@ def clamp(input, min=None, max=None):
     x = input
     lo = min if not isinstance(min, (list, tuple)) else as_tensor_arg(min)
     hi = max if not isinstance(max, (list, tuple)) else as_tensor_arg(max)
+    for name, bound in (("min", lo), ("max", hi)):
+        if bound is not None and not isinstance(bound, (Tensor, bool, int, float, xp.number)):
+            raise DTypeError(f"clamp(): argument '{name}' must be a number or a tensor, got {type(bound).__name__}")
     if isinstance(lo, Tensor) or isinstance(hi, Tensor):
         dtype = _dt.result_type(*(v for v in (x, lo, hi) if v is not None))
         x = cast(x, dtype)

@@ -688,6 +688,9 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
         dims = (canonical_dim(dim, max(ndim, 1), "normalize"),)
     if ndim == 0:
         dims = ()  # the norm of a 0-d tensor is its absolute value
+    for name, value in (("p", p), ("eps", eps)):
+        if not isinstance(value, (int, float, xp.number)) or isinstance(value, bool):
+            raise ArgumentError(f"normalize(): argument '{name}' must be a number, got {value!r}")
     result = Normalize.apply(input, float(p), dims, float(eps))
     if out is not None:
         return out.copy_(result)

@@ -231,5 +231,6 @@ def test_bad_inputs():
     check_error(lambda: lamina.tensor([1, 2]) // lamina.tensor([1, 0]), ArgumentError, "division by zero")
     check_error(lambda: lamina.tensor([2]) ** lamina.tensor([-1]), ArgumentError, "negative integer powers")
     check_error(lambda: a.clamp(), ArgumentError, "clamp()")
+    check_error(lambda: a.clamp("a"), DTypeError, "clamp()", "'min'", "str")
     check_error(lambda: a + "x", DTypeError, "str")
     check_error(lambda: a & a, DTypeError, "bitwise_and()")

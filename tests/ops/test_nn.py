@@ -554,6 +554,7 @@ def test_normalize_special():
     np.testing.assert_allclose(out.numpy(), torch.nn.functional.normalize(torch.tensor(x)).numpy(), rtol=1e-6)
     check_error(lambda: LF.normalize(lamina.tensor([[1, 2]])), DTypeError, "normalize()", "int64")
     check_error(lambda: LF.normalize(lamina.randn(3)), DimError, "normalize()")
+    check_error(lambda: LF.normalize(lamina.randn(2, 3), p="a"), ArgumentError, "normalize()", "'p'", "'a'")
 
 
 @pytest.mark.parametrize("s1,s2,p,keepdim", [((3, 4), (3, 4), 2.0, False), ((3, 4), (4,), 1.0, True),
@@ -650,6 +651,7 @@ def test_sdpa_errors():
     check_error(lambda: sdpa(q, k, v, attn_mask=lamina.ones(3, 5, dtype=lamina.bool), is_causal=True),
                 ArgumentError, "is_causal")
     check_error(lambda: sdpa(q, k, v, dropout_p=1.5), ArgumentError, "1.5")
+    check_error(lambda: sdpa(q, k, v, scale="a"), ArgumentError, "'scale'", "'a'")
     check_error(lambda: sdpa(q.long(), k.long(), v.long()), DTypeError, "int64")
 
 
