@@ -634,6 +634,8 @@ def index_select(input, dim, index):
     shape = input._data.shape
     d = canonical_dim(dim, len(shape), "index_select")
     idx = _index_vector(index, shape[d] if shape else 1, d, "index_select")
+    if not shape and idx.size != 1:
+        raise ShapeError(f"index_select(): an index into a 0-d tensor can have only 1 value, got {idx.size}")
     return IndexSelect.apply(input, idx, dim=d)
 
 

@@ -417,15 +417,15 @@ class CrossEntropyProb(Op):
         eps = ctx.eps = float(label_smoothing)
         wb = None if w is None else w.astype(dt, copy=False).reshape((n_classes,) + (1,) * (x.ndim - 2))
         logp = x - _exp_sum(x)[2]
-        tt = t if eps == 0 else t * (1.0 - eps) + eps / n_classes
+        tt = t if eps == 0 or n_classes == 0 else t * (1.0 - eps) + eps / n_classes
         tw = tt if wb is None else tt * wb
         loss = (logp * tw).sum(axis=1)
         xp.negative(loss, out=loss)
-        ctx.denom = loss.size
+        ctx.denom = loss.size if n_classes else xp.nan    # torch's 'mean' divides by numel / C: 0 / 0 without classes
         ctx.save_for_backward(logp, tt, tw, wb)
         if reduction == "none":
             return loss.reshape(()) if ctx.unbatched else loss
-        return reduce_loss(loss, reduction)
+        return reduce_loss(loss, reduction, ctx.denom)
 
     @staticmethod
     def backward(ctx, grad):

@@ -886,9 +886,10 @@ def roll(input, shifts, dims=None):
     dims = _ints(dims, (), "roll", "dims")
     if len(shifts) != len(dims) or not dims:
         raise ArgumentError(f"roll(): shifts and dims must align, got shifts {list(shifts)} and dims {list(dims)}")
+    if not ndim:    # as torch: a 0-d tensor rolls only without dims
+        raise DimError(f"roll(): dimension specified as {dims[0]} but the tensor has no dimensions; call roll() "
+                       "without dims")
     dims = tuple(canonical_dim(d, ndim, "roll") for d in dims)
-    if not ndim:
-        return Roll.apply(input, shifts=0, dims=None)
     return Roll.apply(input, shifts=shifts, dims=dims)
 
 
