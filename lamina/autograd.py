@@ -19,6 +19,7 @@ Example:
     tensor([2., 4.])
 """
 import functools
+import inspect
 
 from lamina.backend import xp, ndarray
 from lamina.errors import AutogradError, DTypeError
@@ -62,6 +63,21 @@ class _GradModeContext:
 
     def __call__(self, func):
         mode = type(self)
+
+        if inspect.isgeneratorfunction(func):
+            @functools.wraps(func)
+            def generator_wrapper(*args, **kwargs):
+                # the mode holds while the generator body runs, and the caller's mode between its steps
+                gen = func(*args, **kwargs)
+                value = None
+                while True:
+                    try:
+                        with mode():
+                            item = gen.send(value)
+                    except StopIteration as stop:
+                        return stop.value
+                    value = yield item
+            return generator_wrapper
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
@@ -176,6 +192,7 @@ class Op:
     needs_input_grad = ()
     saved_tensors = ()
     _checks = ()            # (version_counter, version) of every saved input/output
+    _view_of = None         # for a view: (version_counter, version) of its source when the view was taken
     _n_out = 1
     _freed = False
     _hooks = None           # {output_index: [hook, ...]} registered on non-leaf outputs
@@ -261,6 +278,9 @@ class Op:
         for i, r in enumerate(results):
             if r._requires_grad:
                 r._ctx, r._out_index = self, i
+        src = args[0] if args else None
+        if isinstance(src, Tensor) and any(r._vc is src._vc for r in results):
+            self._view_of = (src._vc, src._vc[0])
         saved = self.saved_tensors
         if saved:
             checks = []
@@ -294,7 +314,18 @@ class Op:
 
 
 def _edge(t):
-    return (t._ctx, t._out_index) if t._ctx is not None else (t, -1)
+    node = t._ctx
+    if node is None:
+        return (t, -1)
+    view_of = node._view_of
+    if view_of is not None and view_of[0] is t._vc and view_of[0][0] != view_of[1]:
+        # t is a view whose source changed in place after t was taken: t holds the new values, its node the old
+        # graph, so its gradient would be wrong
+        raise AutogradError(
+            f"{node.name()}: this tensor is a view taken before its base was modified by an in-place operation "
+            f"(the base was at version {view_of[1]}, it is now at version {view_of[0][0]}); its gradient would "
+            "follow the old values. Take the view again after the in-place change, or .clone() it before.")
+    return (node, t._out_index)
 
 
 class Function(Op):
@@ -355,6 +386,7 @@ class Function(Op):
         ctx._out_shapes = [(o._data.shape, o._data.dtype) if isinstance(o, Tensor) else None for o in outs]
         ctx._n_out = len(results)
         ctx.next = tuple(_edge(a) if isinstance(a, Tensor) and a._requires_grad else None for a in args)
+        ctx._in_shapes = tuple(a._data.shape if isinstance(a, Tensor) else None for a in args)
         for i, r in enumerate(results):
             if isinstance(r, Tensor) and r._requires_grad:
                 r._ctx, r._out_index = ctx, i
@@ -366,14 +398,34 @@ class Function(Op):
             if g is None and self._materialize_grads and spec is not None:
                 g = xp.zeros(spec[0], dtype=spec[1])
             tensors.append(None if g is None else Tensor._make(g, False))
-        with no_grad():
-            out = type(self).backward(self, *tensors)
+        # Under detect_anomaly the operators inside backward are not checked one by one: the engine checks what
+        # this backward returns, naming this Function rather than an operator it happened to use.
+        anomaly, _mode.anomaly = _mode.anomaly, False
+        try:
+            with no_grad():
+                out = type(self).backward(self, *tensors)
+        finally:
+            _mode.anomaly = anomaly
         if not isinstance(out, tuple):
             out = (out,)
         if len(out) != len(self.next):
             raise AutogradError(f"{type(self).__name__}.backward returned {len(out)} gradients, "
                                 f"expected {len(self.next)} (one per argument of forward)")
-        return tuple(g._data if isinstance(g, Tensor) else g for g in out)
+        grads_in = [g._data if isinstance(g, Tensor) else g for g in out]
+        for i, (g, edge, shape) in enumerate(zip(grads_in, self.next, self._in_shapes)):
+            if g is None or edge is None or xp.shape(g) == shape:
+                continue
+            try:
+                expandable = xp.broadcast_shapes(shape, xp.shape(g)) == xp.shape(g)
+            except ValueError:
+                expandable = False
+            if not expandable:
+                raise AutogradError(f"{type(self).__name__}.backward returned an invalid gradient at index {i}: "
+                                    f"got shape {xp.shape(g)}, expected {shape} (the input's) or a shape it "
+                                    "broadcasts to")
+            from lamina.ops._util import unbroadcast      # as torch, a broadcast gradient is summed to the input
+            grads_in[i] = unbroadcast(xp.asarray(g), shape)
+        return tuple(grads_in)
 
 
 # ---- the backward walk ------------------------------------------------------------------------------------

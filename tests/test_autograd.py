@@ -372,3 +372,70 @@ def test_scalar_mul_and_div_save_only_what_their_gradient_needs():
     d.add_(1)                    # the denominator's gradient needs x, not d
     d.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), 1 / (np.array([1.0, 2.0]) + 1) ** 2, rtol=1e-6)
+
+
+def test_view_taken_before_an_in_place_change_of_its_base_refuses_backward():
+    x = lamina.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    v = y[0]
+    y.mul_(3)                    # v now holds the new value; its node still follows the old graph
+    check_error(lambda: v.backward(), AutogradError, "IndexBackward", "view taken before", "version 0", "version 1")
+    check_error(lambda: (v * 2).backward(), AutogradError, "view taken before")
+    # a view used before the change, and an in-place change through the view itself, both stay correct
+    def fn(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        z = x * 2
+        w = z[1] * 3
+        z.mul_(2)
+        u = x * 2
+        u[0].mul_(3)
+        (w + z.sum() + u.sum()).backward()
+        return [x.grad]
+    assert_same(fn)
+
+
+def _custom(backward):
+    class Custom(lamina.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+    Custom.backward = staticmethod(backward)
+    return Custom
+
+
+def test_function_backward_gradient_shapes_checked_or_summed_as_in_torch():
+    x = lamina.randn(2, requires_grad=True)
+    check_error(lambda: _custom(lambda ctx, g: lamina.ones(3)).apply(x).sum().backward(), AutogradError,
+                "Custom.backward", "invalid gradient at index 0", "(3,)", "(2,)")
+    for lib in (lamina, torch):       # a gradient the input broadcasts to is summed down to the input's shape
+        class Wide(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return lib.ones(4, 2)
+
+        t = lib.ones(2, requires_grad=True)
+        Wide.apply(t).sum().backward()
+        np.testing.assert_array_equal(t.grad.numpy(), [4.0, 4.0])
+
+
+def test_anomaly_in_a_function_backward_names_the_function():
+    x = lamina.randn(2, requires_grad=True)
+    custom = _custom(lambda ctx, g: g * float("nan"))
+    with lamina.autograd.detect_anomaly():
+        check_error(lambda: custom.apply(x).sum().backward(), AutogradError, "CustomBackward", "nan")
+
+
+def test_grad_mode_decorator_on_a_generator_holds_inside_it():
+    for lib in (lamina, torch):
+        @lib.no_grad()
+        def steps():
+            yield lib.is_grad_enabled()
+            yield lib.is_grad_enabled()
+
+        it = steps()
+        assert next(it) is False and lib.is_grad_enabled() and next(it) is False
