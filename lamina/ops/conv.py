@@ -767,6 +767,8 @@ def pad(input, pad, mode="constant", value=None):
     for i in range(k):
         pairs[ndim - 1 - i] = (amounts[2 * i], amounts[2 * i + 1])
     pairs = tuple(pairs)
+    if value is not None and not (isinstance(value, (int, float)) or hasattr(value, "__float__")):
+        raise ArgumentError(f"{op}(): argument 'value' must be a number, got {type(value).__name__} {value!r}")
     if mode == "constant":
         for axis, (n, (a, b)) in enumerate(zip(shape, pairs)):
             if n + a + b < 0:
@@ -778,9 +780,9 @@ def pad(input, pad, mode="constant", value=None):
     if not 1 <= k <= 3 or k not in (ndim - 1, ndim - 2):
         raise ArgumentError(f"{op}(): {mode} padding of the last {k} dims needs a {k + 1}-d (unbatched) or "
                             f"{k + 2}-d (batched) input, got input of shape {shape}")
-    if 0 in shape[ndim - k - 1:]:
-        raise ArgumentError(f"{op}(): {mode} padding needs non-empty channel and padded dims, got input of shape "
-                            f"{shape}")
+    if 0 in shape[ndim - k:] or (mode != "circular" and 0 in shape[ndim - k - 1:]):   # torch's rule
+        what = "padded dims" if mode == "circular" else "channel and padded dims"
+        raise ArgumentError(f"{op}(): {mode} padding needs non-empty {what}, got input of shape {shape}")
     for axis in range(ndim - k, ndim):
         n, (a, b) = shape[axis], pairs[axis]
         if mode == "reflect" and (a >= n or b >= n):

@@ -231,6 +231,10 @@ def test_pad_integer_value_truncates_like_torch():
     check_op(lambda lib, x: lib.nn.functional.pad(x, (1, 1), value=2.7), rand(2, 3, dtype=np.int64, low=0, high=9))
 
 
+def test_pad_value_must_be_a_number():
+    check_error(lambda: F.pad(lamina.ones(1, 2, 3), (1, 1), value="a"), ArgumentError, "pad()", "'value'", "'a'")
+
+
 def test_pad_returns_a_new_tensor():
     x = lamina.ones(2, 3)
     y = F.pad(x, (0, 0))

@@ -128,12 +128,7 @@ def test_transposed_input(name):
 
 
 # Known gaps, each a bug report for the file's owner; strict, so the test says when one is fixed.
-_KNOWN = {("pad_circular", (0, 3)): "lamina/ops/conv.py pad(): circular padding refuses zero channels, torch pads"}
-
-
-@pytest.mark.parametrize("name,shape", [
-    pytest.param(n, s, marks=[pytest.mark.xfail(strict=True, reason=_KNOWN[n, s])] if (n, s) in _KNOWN else [])
-    for n in sorted(MATRIX) for s in [(0, 3), (3, 0)]])
+@pytest.mark.parametrize("name,shape", [(n, s) for n in sorted(MATRIX) for s in [(0, 3), (3, 0)]])
 def test_matrix_ops_on_zero_size(name, shape):
     check_sample(MATRIX[name], rand(*shape), rtol=1e-5, atol=1e-5)
 
