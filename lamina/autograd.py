@@ -252,6 +252,8 @@ class Op:
             src = args[0]
             result._vc = src._vc
             result._base = src if src._base is None else src._base
+            if requires:
+                ctx._view_of = (src._vc, src._vc[0])
         if requires:
             ctx._link(args, arrays, (result,))
         return result
@@ -267,6 +269,8 @@ class Op:
             base = args[0] if args[0]._base is None else args[0]._base
             for r in results:
                 r._vc, r._base = args[0]._vc, base
+            if requires:
+                self._view_of = (args[0]._vc, args[0]._vc[0])
         if requires:
             self._n_out = len(results)
             self._link(args, arrays, results)
@@ -278,9 +282,6 @@ class Op:
         for i, r in enumerate(results):
             if r._requires_grad:
                 r._ctx, r._out_index = self, i
-        src = args[0] if args else None
-        if isinstance(src, Tensor) and any(r._vc is src._vc for r in results):
-            self._view_of = (src._vc, src._vc[0])
         saved = self.saved_tensors
         if saved:
             checks = []
