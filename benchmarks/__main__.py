@@ -24,6 +24,25 @@ from benchmarks.workloads import WORKLOADS
 PAUSE_S = 0.2      # seconds between samples: see time_pair
 
 
+def blas_core():
+    """The kernel family NumPy's OpenBLAS runs (e.g. 'SkylakeX'), or None where it is not OpenBLAS or can't say.
+
+    OPENBLAS_CORETYPE forces a family: some machines set it to an older one (Haswell: AVX2, no AVX-512) to work
+    around old OpenBLAS builds, which makes every GEMM here about 1.7x slower than what the CPU runs by itself.
+    """
+    import ctypes
+    import glob
+    libs = glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "*openblas*"))
+    for path in libs:
+        lib = ctypes.CDLL(path)
+        for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename"):
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn.restype = ctypes.c_char_p
+                return fn().decode()
+    return None
+
+
 def _calls_per_sample(step, target_s=0.02):
     """How many back-to-back calls of ``step`` make one sample of about ``target_s`` (at least 1)."""
     t0 = time.perf_counter()
@@ -127,7 +146,8 @@ def main(argv=None):
     # on 2 cores, a busy neighbour slows both frameworks many times over, and not by the same factor.
     header = (f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} "
               f"({torch.get_num_threads()} threads), numpy {np.__version__}, OPENBLAS_NUM_THREADS="
-              f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, load average at the end "
+              f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, OpenBLAS kernel {blas_core()} (OPENBLAS_CORETYPE="
+              f"{os.environ.get('OPENBLAS_CORETYPE', 'unset')}), load average at the end "
               f"{os.getloadavg()[0]:.2f}")
     print(header)
     print("| workload | lamina | torch | lamina / torch |\n|---|---:|---:|---:|")

@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from benchmarks.__main__ import _calls_per_sample
+from benchmarks.__main__ import PAUSE_S, _calls_per_sample, blas_core
 from benchmarks.workloads import WORKLOADS
 
 
@@ -48,6 +48,7 @@ def main(argv=None):
                         help="root of the new checkout (default: this one)")
     parser.add_argument("--only", help="comma-separated workload prefixes, e.g. W1,W6")
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--pause", type=float, default=PAUSE_S, help="seconds of sleep before each sample")
     args = parser.parse_args(argv)
     before = {m: sys.modules[m] for m in sys.modules if m == "lamina" or m.startswith("lamina.")}
     try:
@@ -58,7 +59,8 @@ def main(argv=None):
 
 def _compare(args, versions):
     wanted = None if not args.only else tuple(args.only.split(","))
-    print(f"threads: torch {torch.get_num_threads()}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
+    print(f"threads: torch {torch.get_num_threads()}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}, "
+          f"OpenBLAS kernel {blas_core()}")
     print("| workload | old (ms) | new (ms) | torch (ms) | new / old | old / torch | new / torch |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     rows = []
@@ -77,6 +79,7 @@ def _compare(args, versions):
             for k, (mods, step) in enumerate(steps):
                 if mods is not None:
                     _activate(mods)
+                time.sleep(args.pause)   # let the other steps' idle worker threads go quiet (benchmarks/__main__.py)
                 t0 = time.perf_counter()
                 for _ in range(n):
                     step()

@@ -170,12 +170,126 @@ def _group_matmul(a, b, groups, out=None):
     return xp.matmul(a, b.reshape(n, groups, k // groups, length), out=out).reshape(n, groups * a.shape[1], length)
 
 
+# ---- shifted GEMMs over a channel-major image (stride 1, one group) ---------------------------------------------
+#
+# Lay the padded image out channel-major, as a (C, N*Hp*Wp) matrix X with columns (n, h, w). With stride 1, output
+# column (n, h, w) of the convolution, taken on the padded grid, is the sum over taps (i, j) of W[:, :, i, j] @
+# X[:, column + i*dh*Wp + j*dw]: one GEMM per tap over a contiguous block of X's columns, with no im2col copy.
+# Columns whose window runs over a sample's right or bottom edge compute garbage and are dropped; every kept column
+# reads inside its own sample. (C, N) is the cheap transpose of (N, C, H, W): the H*W blocks stay contiguous.
+
+_SHIFT_MIN_CHANNELS = 16    # thinner GEMMs (K or M below this) lose to im2col
+_SHIFT_COLUMNS = 4096       # output columns per block, so that the tap sums stay in cache
+_SHIFT_ROWS = 576           # rows (taps * out channels) of one stacked GEMM
+
+
+def _use_shifted(x, other, out_channels, kernel, stride, groups):
+    """Whether the shifted GEMMs apply to a convolution of x with ``kernel`` into ``out_channels``; ``other`` is the
+    second array of the product (the weight, or the output gradient)."""
+    return (tuple(stride) == (1, 1) and groups == 1 and kernel[0] * kernel[1] > 1
+            and min(out_channels, x.shape[1]) >= _SHIFT_MIN_CHANNELS and x.dtype.kind == "f" and other.dtype == x.dtype)
+
+
+def _channel_major(x, pads, rows, slot):
+    """x (N, C, H, W) padded by ``pads`` (negative amounts crop) to ``rows`` (Hp, Wp) at least (extra rows and
+    columns are zeros), as the (C, N*Hp*Wp) channel-major matrix X in scratch memory; returns (X, Wp)."""
+    top, bottom, left, right = pads
+    h, w = x.shape[2:]
+    x = x[..., max(-top, 0):h - max(-bottom, 0), max(-left, 0):w - max(-right, 0)]
+    top, left = max(top, 0), max(left, 0)
+    n, c, h, w = x.shape
+    hp, wp = rows
+    buf = _scratch(slot, (c, n, hp, wp), x.dtype)
+    _zero_outside(buf, top, top + h, left, left + w)
+    buf[:, :, top:top + h, left:left + w] = x.transpose(1, 0, 2, 3)
+    return buf.reshape(c, n * hp * wp), wp
+
+
+def _zero_outside(buf, r0, r1, c0, c1):
+    """Zero a (..., Hp, Wp) buffer outside rows r0:r1 and columns c0:c1."""
+    buf[..., :r0, :] = 0
+    buf[..., r1:, :] = 0
+    buf[..., r0:r1, :c0] = 0
+    buf[..., r0:r1, c1:] = 0
+
+
+def _padded_size(hw, pads):
+    return hw[0] + pads[0] + pads[1], hw[1] + pads[2] + pads[3]
+
+
+def _tap_offsets(kernel, dilation, wp):
+    return [i * dilation[0] * wp + j * dilation[1] for i in range(kernel[0]) for j in range(kernel[1])]
+
+
+def _conv_shifted(x, weight, pads, dilation, grid):
+    """``_conv_gemm`` for stride 1 and one group, by shifted GEMMs (see above).
+
+    A block of output columns takes one GEMM for a group of taps stacked along M (their weights as rows of a
+    (taps*O, C) matrix, over the block's columns plus the group's span of offsets), then the sum of each tap's
+    product shifted by its offset: a tall GEMM runs faster than one per tap, and the sums stay in cache.
+    """
+    n = x.shape[0]
+    o, c, kh, kw = weight.shape
+    hp, wp = _padded_size(x.shape[2:], pads)
+    cols, wp = _channel_major(x, pads, (hp, wp), "pad")
+    offsets = _tap_offsets((kh, kw), dilation, wp)
+    length = cols.shape[1] - offsets[-1]     # every kept output column is below this
+    taps = weight.transpose(2, 3, 0, 1).reshape(kh * kw * o, c)
+    group = max(1, _SHIFT_ROWS // o)
+    block = max(_SHIFT_COLUMNS, 2 * offsets[-1])
+    out = _scratch("shift_out", (o, cols.shape[1]), x.dtype)
+    for lo in range(0, length, block):
+        hi = min(lo + block, length)
+        acc, pending = out[:, lo:hi], None
+        for first in range(0, kh * kw, group):
+            offs = offsets[first:first + group]
+            span = hi - lo + offs[-1] - offs[0]
+            prod = _scratch("shift_prod", (len(offs) * o, span), x.dtype)
+            xp.matmul(taps[first * o:(first + len(offs)) * o], cols[:, lo + offs[0]:lo + offs[0] + span], out=prod)
+            for k, off in enumerate(offs):
+                part = prod[k * o:(k + 1) * o, off - offs[0]:off - offs[0] + hi - lo]
+                if pending is None:
+                    pending = part
+                elif pending is not acc:
+                    xp.add(pending, part, out=acc)
+                    pending = acc
+                else:
+                    acc += part
+            if pending is not acc:      # the next group's GEMM reuses the product buffer
+                acc[...] = pending
+                pending = acc
+    ho, wo = grid
+    y = xp.empty((n, o, ho, wo), x.dtype)
+    y[...] = out.reshape(o, n, hp, wp)[:, :, :ho, :wo].transpose(1, 0, 2, 3)
+    return y
+
+
+def _weight_grad_shifted(g, x, kernel, pads, dilation):
+    """``_weight_grad`` for stride 1 and one group: per tap, the output gradient's columns times the shifted
+    columns of X, transposed."""
+    n, o, ho, wo = g.shape
+    hp, wp = _padded_size(x.shape[2:], pads)
+    cols, wp = _channel_major(x, pads, (hp, wp), "pad")
+    grad_cols, _ = _channel_major(g, (0, hp - ho, 0, wp - wo), (hp, wp), "shift_grad")
+    offsets = _tap_offsets(kernel, dilation, wp)
+    length = cols.shape[1] - offsets[-1]
+    grad_cols = grad_cols[:, :length]
+    taps = xp.empty((len(offsets), o, cols.shape[0]), xp.result_type(g, x))
+    for tap, off in zip(taps, offsets):
+        xp.matmul(grad_cols, cols[:, off:off + length].T, out=tap)
+    return taps.reshape(tuple(kernel) + taps.shape[1:]).transpose(2, 3, 0, 1).reshape(1, o, -1)
+
+
+# ---- im2col + GEMM -------------------------------------------------------------------------------------------------
+
 def _conv_gemm(x, weight, stride, pads, dilation, groups, grid=None):
     """Convolution (cross-correlation, as in torch) of x (N, C, H, W) with weight (O, C/G, kh, kw) -> (N, O, Ho, Wo);
     ``grid`` = (Ho, Wo) may ask for fewer output positions than fit."""
     n = x.shape[0]
     o, cg, kh, kw = weight.shape
     ho, wo = grid = grid or _conv_grid(x.shape[2:], (kh, kw), stride, pads, dilation)
+    if _use_shifted(x, weight, o, (kh, kw), stride, groups) and n and ho and wo:
+        return _conv_shifted(x, weight, pads, dilation, grid)
     y = xp.empty((n, o, ho, wo), xp.result_type(x, weight))     # owns its memory: no copy when it becomes a .grad
     y3, wm = y.reshape(n, o, ho * wo), weight.reshape(groups, o // groups, cg * kh * kw)
     for batch, cols in _im2col_chunks(x, (kh, kw), stride, pads, dilation, grid):
@@ -216,6 +330,8 @@ def _conv_transpose_gemm(g, weight, out_hw, stride, pads, dilation, groups):
 def _weight_grad(g, x, kernel, stride, pads, dilation, groups):
     """Weight gradient of ``_conv_gemm`` from the output gradient g (N, O, Ho, Wo) and the input x: the sum over
     samples and positions of g times the im2col of x, as (G, O/G, C/G*kh*kw); one GEMM per chunk of samples."""
+    if _use_shifted(x, g, g.shape[1], kernel, stride, groups) and g.size:
+        return _weight_grad_shifted(g, x, tuple(kernel), pads, dilation)
     n, o, ho, wo = g.shape
     og, length = o // groups, ho * wo
     total = xp.zeros((groups, og, x.shape[1] // groups * kernel[0] * kernel[1]), xp.result_type(g, x))

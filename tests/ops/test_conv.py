@@ -107,6 +107,37 @@ def test_im2col_in_chunks_of_samples(monkeypatch, chunk, fn, w_shape):
     check_op(fn, rand(5, 3, 4, 4), rand(*w_shape), gradcheck=False, **CONV_TOL)
 
 
+# Stride-1 convolutions with one group run as one GEMM per kernel tap over a channel-major image (no im2col) once
+# both channel counts reach _SHIFT_MIN_CHANNELS. Lowering it sends the small cases (gradcheck included) that way;
+# tiny blocks and tap groups exercise the block edges and the sums across groups.
+SHIFTED_CASES = [
+    (_conv2d(padding=1), (2, 3, 5, 4), (4, 3, 3, 3)),
+    (_conv2d(padding=(2, 0), dilation=(1, 2)), (2, 3, 6, 7), (4, 3, 3, 2)),
+    (_conv2d(padding="same"), (1, 3, 6, 5), (2, 3, 4, 3)),
+    (_conv2d(), (2, 2, 4, 4), (3, 2, 4, 4)),                           # a single output position per sample
+    (_conv2d(padding=3), (1, 2, 3, 3), (2, 2, 2, 2)),                  # padding wider than the image
+    (lambda lib, x, w: lib.nn.functional.conv_transpose2d(x, w, padding=1), (2, 3, 4, 5), (3, 2, 3, 3)),
+    (lambda lib, x, w: lib.nn.functional.conv_transpose2d(x, w, dilation=2), (1, 3, 4, 4), (3, 4, 2, 3)),
+    (lambda lib, x, w: lib.nn.functional.conv1d(x, w, padding=2), (2, 3, 9), (4, 3, 5)),
+]
+
+
+@pytest.mark.parametrize("columns, rows", [(4096, 576), (7, 4)])
+@pytest.mark.parametrize("fn, x_shape, w_shape", SHIFTED_CASES)
+def test_conv_shifted_gemms(monkeypatch, columns, rows, fn, x_shape, w_shape):
+    monkeypatch.setattr(lamina.ops.conv, "_SHIFT_MIN_CHANNELS", 1)
+    monkeypatch.setattr(lamina.ops.conv, "_SHIFT_COLUMNS", columns)
+    monkeypatch.setattr(lamina.ops.conv, "_SHIFT_ROWS", rows)
+    check_op(fn, rand(*x_shape), rand(*w_shape), **CONV_TOL)
+
+
+def test_conv_shifted_gemms_at_full_width():
+    x, w, b = rand(3, 16, 12, 10), rand(24, 16, 3, 3), rand(24)
+    assert lamina.ops.conv._use_shifted(x, w, 24, (3, 3), (1, 1), 1)
+    check_op(_conv2d(padding=1), x, w, b, gradcheck=False, **CONV_TOL)
+    check_op(_conv2d(padding=(0, 2), dilation=(2, 1)), x, w, gradcheck=False, **CONV_TOL)
+
+
 def test_conv2d_big_batch_matches_torch():
     x, w = rand(8, 16, 20, 20), rand(8, 16, 3, 3)
     check_op(_conv2d(padding=1, stride=2), x, w, gradcheck=False, **CONV_TOL)
