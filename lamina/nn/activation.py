@@ -7,8 +7,10 @@ from lamina.nn import functional as F
 from lamina.nn import init
 from lamina.nn._layer_util import check_device, check_int, float_dtype, new_parameter
 from lamina.nn.module import Module
+from lamina.ops.activation import Relu as _Relu
 from lamina.ops.elementwise import mul, where
 from lamina.ops.shape import reshape
+from lamina.tensor import Tensor
 
 
 def _inplace_str(inplace, first=False):
@@ -30,6 +32,8 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, input):
+        if not self.inplace and isinstance(input, Tensor):
+            return _Relu.apply(input)      # F.relu's path, one call less (batch-1 latency)
         return F.relu(input, inplace=self.inplace)
 
     def extra_repr(self):

@@ -7,6 +7,7 @@ from lamina.nn import init
 from lamina.nn._layer_util import check_device, check_int, float_dtype, new_parameter
 from lamina.nn.lazy import LazyModuleMixin
 from lamina.nn.module import Module
+from lamina.ops.nn import Linear as _LinearOp, _is_plain_linear
 from lamina.nn.parameter import UninitializedParameter
 from lamina.tensor import Tensor
 
@@ -79,7 +80,10 @@ class Linear(Module):
         if "weight" in params and "bias" in params:
             # Read from the registry: self.weight goes through Module.__getattr__ after a failed normal lookup;
             # skipping it measured 4-12% of a batch-1 MLP's latency (docs/performance.md).
-            return F.linear(input, params["weight"], params["bias"])
+            weight, bias = params["weight"], params["bias"]
+            if _is_plain_linear(input, weight, bias):   # F.linear's own fast path, one call less
+                return _LinearOp.apply(input, weight, bias) if bias is not None else _LinearOp.apply(input, weight)
+            return F.linear(input, weight, bias)
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self):
