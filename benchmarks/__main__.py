@@ -60,7 +60,10 @@ def time_pair(lamina_step, torch_step, repeat, warmup, pause=PAUSE_S):
     Each sample starts ``pause`` seconds after the previous one ended. Both frameworks' worker threads keep
     spinning on the cores for a while after their last parallel call (OpenBLAS's for up to ~0.1 s, torch's
     OpenMP ones for a few ms), so without the pause every sample would also time the other framework's idle
-    threads competing for the 2 cores.
+    threads competing for the 2 cores. Then one untimed call: after the other framework's sample, the first call
+    finds its worker threads asleep and its weights and buffers out of the caches. That call measured up to 4x a
+    steady one (torch's W1 step: 2.8 ms back to back, 4-14 ms as the first after a Lamina step), and a training
+    loop pays it once, not every step.
     """
     for _ in range(warmup):
         lamina_step(), torch_step()
@@ -69,6 +72,7 @@ def time_pair(lamina_step, torch_step, repeat, warmup, pause=PAUSE_S):
     for _ in range(repeat):
         for step, samples in ((lamina_step, lam), (torch_step, tor)):
             time.sleep(pause)
+            step()
             t0 = time.perf_counter()
             for _ in range(n):
                 step()

@@ -80,6 +80,7 @@ def _compare(args, versions):
                 if mods is not None:
                     _activate(mods)
                 time.sleep(args.pause)   # let the other steps' idle worker threads go quiet (benchmarks/__main__.py)
+                step()                   # and wake this one's, with its data back in the caches
                 t0 = time.perf_counter()
                 for _ in range(n):
                     step()

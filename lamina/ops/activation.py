@@ -20,7 +20,9 @@ def _inplace_or(input, inplace, fn, *args):
 class Relu(Op):
     @staticmethod
     def forward(ctx, x):
-        out = xp.maximum(x, 0)
+        # clip, not maximum(x, 0): NumPy's maximum against a scalar runs a ~4x slower loop, and clip keeps
+        # torch's sign of a zero (relu(-0.) is -0.)
+        out = xp.clip(x, 0, xp.inf) if x.dtype.kind == "f" else xp.maximum(x, 0)
         ctx.save_for_backward(out)
         return out
 

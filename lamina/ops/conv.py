@@ -221,7 +221,7 @@ def _tap_offsets(kernel, dilation, wp):
     return [i * dilation[0] * wp + j * dilation[1] for i in range(kernel[0]) for j in range(kernel[1])]
 
 
-def _conv_shifted(x, weight, pads, dilation, grid):
+def _conv_shifted(x, weight, pads, dilation, grid, bias=None, cols=None):
     """``_conv_gemm`` for stride 1 and one group, by shifted GEMMs (see above).
 
     A block of output columns takes one GEMM for a group of taps stacked along M (their weights as rows of a
@@ -231,7 +231,8 @@ def _conv_shifted(x, weight, pads, dilation, grid):
     n = x.shape[0]
     o, c, kh, kw = weight.shape
     hp, wp = _padded_size(x.shape[2:], pads)
-    cols, wp = _channel_major(x, pads, (hp, wp), "pad")
+    if cols is None:                         # else the caller's channel-major copy of x so padded
+        cols, wp = _channel_major(x, pads, (hp, wp), "pad")
     offsets = _tap_offsets((kh, kw), dilation, wp)
     length = cols.shape[1] - offsets[-1]     # every kept output column is below this
     taps = weight.transpose(2, 3, 0, 1).reshape(kh * kw * o, c)
@@ -260,17 +261,22 @@ def _conv_shifted(x, weight, pads, dilation, grid):
                 pending = acc
     ho, wo = grid
     y = xp.empty((n, o, ho, wo), x.dtype)
-    y[...] = out.reshape(o, n, hp, wp)[:, :, :ho, :wo].transpose(1, 0, 2, 3)
+    kept = out.reshape(o, n, hp, wp)[:, :, :ho, :wo].transpose(1, 0, 2, 3)
+    if bias is None:
+        y[...] = kept
+    else:                                   # the bias joins the copy out: one pass over y less
+        xp.add(kept, bias[:, None, None], out=y)
     return y
 
 
-def _weight_grad_shifted(g, x, kernel, pads, dilation):
+def _weight_grad_shifted(g, x, kernel, pads, dilation, grad_cols=None):
     """``_weight_grad`` for stride 1 and one group: per tap, the output gradient's columns times the shifted
-    columns of X, transposed."""
+    columns of X, transposed. ``grad_cols`` may bring g on X's padded grid already (zeros off its positions)."""
     n, o, ho, wo = g.shape
     hp, wp = _padded_size(x.shape[2:], pads)
     cols, wp = _channel_major(x, pads, (hp, wp), "pad")
-    grad_cols, _ = _channel_major(g, (0, hp - ho, 0, wp - wo), (hp, wp), "shift_grad")
+    if grad_cols is None:
+        grad_cols, _ = _channel_major(g, (0, hp - ho, 0, wp - wo), (hp, wp), "shift_grad")
     offsets = _tap_offsets(kernel, dilation, wp)
     length = cols.shape[1] - offsets[-1]
     grad_cols = grad_cols[:, :length]
@@ -280,20 +286,46 @@ def _weight_grad_shifted(g, x, kernel, pads, dilation):
     return taps.reshape(tuple(kernel) + taps.shape[1:]).transpose(2, 3, 0, 1).reshape(1, o, -1)
 
 
+def _conv_backward_shifted(g, x, weight, pads, dilation):
+    """Both gradients (gx, gw) of a stride-1, one-group convolution whose output has its input's size, from one
+    channel-major copy of g; None where that does not apply.
+
+    The input gradient convolves g padded by the kernel extent minus the forward padding, which then lies on the
+    padded input's grid; the weight gradient needs g on that grid too, shifted to its top-left corner: a column
+    offset into the same copy, whose padding holds the zeros off g's positions.
+    """
+    n, o, ho, wo = g.shape
+    _, c, kh, kw = weight.shape
+    (dh, dw), (h, w) = dilation, x.shape[2:]
+    if not (_use_shifted(x, g, o, (kh, kw), (1, 1), 1) and _use_shifted(g, weight, c, (kh, kw), (1, 1), 1)
+            and (ho, wo) == (h, w)):
+        return None
+    hp, wp = _padded_size((h, w), pads)
+    top, left = dh * (kh - 1) - pads[0], dw * (kw - 1) - pads[2]
+    adj_pads = (top, hp - ho - top, left, wp - wo - left)
+    grad_cols, _ = _channel_major(g, adj_pads, (hp, wp), "shift_grad")
+    flipped = weight.transpose(1, 0, 2, 3)[..., ::-1, ::-1]
+    gx = _conv_shifted(g, flipped, adj_pads, dilation, (h, w), cols=grad_cols)
+    gw = _weight_grad_shifted(g, x, (kh, kw), pads, dilation, grad_cols=grad_cols[:, top * wp + left:])
+    return gx, gw
+
+
 # ---- im2col + GEMM -------------------------------------------------------------------------------------------------
 
-def _conv_gemm(x, weight, stride, pads, dilation, groups, grid=None):
-    """Convolution (cross-correlation, as in torch) of x (N, C, H, W) with weight (O, C/G, kh, kw) -> (N, O, Ho, Wo);
-    ``grid`` = (Ho, Wo) may ask for fewer output positions than fit."""
+def _conv_gemm(x, weight, stride, pads, dilation, groups, grid=None, bias=None):
+    """Convolution (cross-correlation, as in torch) of x (N, C, H, W) with weight (O, C/G, kh, kw) -> (N, O, Ho, Wo),
+    plus ``bias`` (O,) if given; ``grid`` = (Ho, Wo) may ask for fewer output positions than fit."""
     n = x.shape[0]
     o, cg, kh, kw = weight.shape
     ho, wo = grid = grid or _conv_grid(x.shape[2:], (kh, kw), stride, pads, dilation)
     if _use_shifted(x, weight, o, (kh, kw), stride, groups) and n and ho and wo:
-        return _conv_shifted(x, weight, pads, dilation, grid)
+        return _conv_shifted(x, weight, pads, dilation, grid, bias)
     y = xp.empty((n, o, ho, wo), xp.result_type(x, weight))     # owns its memory: no copy when it becomes a .grad
     y3, wm = y.reshape(n, o, ho * wo), weight.reshape(groups, o // groups, cg * kh * kw)
     for batch, cols in _im2col_chunks(x, (kh, kw), stride, pads, dilation, grid):
         _group_matmul(wm, cols, groups, out=y3[batch])
+    if bias is not None:
+        y += bias[:, None, None]
     return y
 
 
@@ -376,9 +408,7 @@ class Convolution(Op):
     def forward(ctx, x, weight, bias, stride, pads, dilation, groups, one_d, batched):
         x4 = x.reshape(_as_4d(x.shape, one_d, batched))
         w4 = weight.reshape(_as_4d(weight.shape, one_d, True))
-        y = _conv_gemm(x4, w4, stride, pads, dilation, groups)
-        if bias is not None:
-            y += bias[:, None, None]
+        y = _conv_gemm(x4, w4, stride, pads, dilation, groups, bias=bias)
         needs = ctx.needs_input_grad
         if needs:
             ctx.geometry = (stride, pads, dilation, groups, one_d, batched)
@@ -393,6 +423,13 @@ class Convolution(Op):
         needs = ctx.needs_input_grad
         g = grad.reshape(_as_4d(grad.shape, one_d, batched))
         gx = gw = gb = None
+        both = None
+        if needs[0] and needs[1] and stride == (1, 1) and groups == 1:
+            both = _conv_backward_shifted(g, x.reshape(_as_4d(x.shape, one_d, batched)),
+                                          weight.reshape(_as_4d(weight.shape, one_d, True)), pads, dilation)
+        if both is not None:
+            gx, gw = _reshaped(both[0], ctx.x_shape), both[1].reshape(ctx.w_shape)
+            needs = (False, False) + tuple(needs[2:])
         if needs[1]:
             x4 = x.reshape(_as_4d(x.shape, one_d, batched))
             gw = _weight_grad(g, x4, ctx.kernel, stride, pads, dilation, groups).reshape(ctx.w_shape)

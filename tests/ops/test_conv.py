@@ -138,6 +138,14 @@ def test_conv_shifted_gemms_at_full_width():
     check_op(_conv2d(padding=(0, 2), dilation=(2, 1)), x, w, gradcheck=False, **CONV_TOL)
 
 
+def test_conv_backward_shares_one_copy_of_the_gradient_when_the_size_is_kept():
+    x, w = rand(2, 16, 6, 5), rand(16, 16, 3, 3)
+    g = rand(2, 16, 6, 5)
+    assert lamina.ops.conv._conv_backward_shifted(g, x, w, (1, 1, 1, 1), (1, 1)) is not None
+    assert lamina.ops.conv._conv_backward_shifted(rand(2, 16, 4, 3), x, w, (0, 0, 0, 0), (1, 1)) is None
+    check_op(_conv2d(padding="same", dilation=(1, 2)), x, w, gradcheck=False, **CONV_TOL)
+
+
 def test_conv2d_big_batch_matches_torch():
     x, w = rand(8, 16, 20, 20), rand(8, 16, 3, 3)
     check_op(_conv2d(padding=1, stride=2), x, w, gradcheck=False, **CONV_TOL)
