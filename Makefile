@@ -22,8 +22,12 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(PY) -m pytest -n 2 tests
 
+# The benchmark suite against torch (docs/performance.md). Some machines set OPENBLAS_CORETYPE (and
+# OPENBLAS_L2_SIZE) to an older kernel family for the sake of old OpenBLAS builds; that slows NumPy's current one
+# (no AVX-512), so the suite runs without them. Tests and CI keep the machine's settings.
 bench: $(VENV)/.installed-test
-	$(PY) benchmarks/ops.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m benchmarks --memory --json benchmarks-latest.json
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/ops.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info benchmarks-latest.json

@@ -124,6 +124,11 @@ def main(argv=None):
     parser.add_argument("--memory", action="store_true",
                         help="also measure the peak RSS of training loops, each framework in a fresh process")
     args = parser.parse_args(argv)
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    if forced and not args.smoke:
+        print(f"note: OPENBLAS_CORETYPE={forced} forces NumPy's OpenBLAS onto that kernel family (running "
+              f"{blas_core()}); to time what this CPU runs, unset it for this command alone: env -u "
+              "OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m benchmarks (or make bench)", file=sys.stderr)
     size = "smoke" if args.smoke else "full"
     repeat = args.repeat or (1 if args.smoke else 15)
     warmup = 1 if args.smoke else 3

@@ -1,7 +1,8 @@
 """Operator timings, Lamina against torch 2.13 in the same process.
 
-Each case is timed alternately on the two frameworks (so machine noise hits both alike) and the median of the
-repeats is reported with the ratio lamina / torch. Both use their default threading (all cores).
+Each case is timed alternately on the two frameworks (so machine noise hits both alike), with the suite's pause
+and untimed call before each sample, and the median of the repeats is reported with the ratio lamina / torch.
+Both use their default threading (all cores).
 
     python benchmarks/ops.py             # full sizes, markdown table
     python benchmarks/ops.py --json out.json
@@ -9,31 +10,24 @@ repeats is reported with the ratio lamina / torch. Both use their default thread
 """
 import argparse
 import json
+import os
 import platform
-import statistics
-import time
+import sys
 
 import numpy as np
 import torch
 
 import lamina
 
-
-def _time(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+if __package__ in (None, ""):       # run as a script: make the benchmarks package importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def compare(lamina_fn, torch_fn, repeat, warmup=2):
-    """Median seconds of each function, measured alternately after ``warmup`` untimed calls each."""
-    for _ in range(warmup):
-        lamina_fn(), torch_fn()
-    lam, tor = [], []
-    for _ in range(repeat):
-        lam.append(_time(lamina_fn))
-        tor.append(_time(torch_fn))
-    return statistics.median(lam), statistics.median(tor)
+    """Median seconds of each function, sampled alternately as the suite does (benchmarks/__main__.py time_pair:
+    a pause and one untimed call before each sample)."""
+    from benchmarks.__main__ import PAUSE_S, time_pair
+    return time_pair(lamina_fn, torch_fn, repeat, warmup, pause=PAUSE_S if repeat > 1 else 0)
 
 
 def case_matmul(n):
