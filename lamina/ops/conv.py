@@ -180,7 +180,7 @@ def _group_matmul(a, b, groups, out=None):
 
 _SHIFT_MIN_CHANNELS = 16    # thinner GEMMs (K or M below this) lose to im2col
 _SHIFT_COLUMNS = 4096       # output columns per block, so that the tap sums stay in cache
-_SHIFT_ROWS = 576           # rows (taps * out channels) of one stacked GEMM
+_SHIFT_ROWS = 576           # rows (kernel rows * out channels) of one stacked GEMM
 
 
 def _use_shifted(x, other, out_channels, kernel, stride, groups):
@@ -224,31 +224,39 @@ def _tap_offsets(kernel, dilation, wp):
 def _conv_shifted(x, weight, pads, dilation, grid, bias=None, cols=None):
     """``_conv_gemm`` for stride 1 and one group, by shifted GEMMs (see above).
 
-    A block of output columns takes one GEMM for a group of taps stacked along M (their weights as rows of a
-    (taps*O, C) matrix, over the block's columns plus the group's span of offsets), then the sum of each tap's
-    product shifted by its offset: a tall GEMM runs faster than one per tap, and the sums stay in cache.
+    A block of output columns takes one GEMM per group of kernel rows: the weights as a (rows*O, kw*C) matrix
+    (rows (i, o), columns (j, c)) times the block's columns of X copied once per kernel column j, shifted by j;
+    then the sum of each kernel row's product shifted by its row offset. The copies and products are block-sized
+    and stay in cache; a tall, deep GEMM runs faster than one per tap and leaves kh-1 sums instead of kh*kw-1.
     """
     n = x.shape[0]
     o, c, kh, kw = weight.shape
     hp, wp = _padded_size(x.shape[2:], pads)
     if cols is None:                         # else the caller's channel-major copy of x so padded
         cols, wp = _channel_major(x, pads, (hp, wp), "pad")
-    offsets = _tap_offsets((kh, kw), dilation, wp)
-    length = cols.shape[1] - offsets[-1]     # every kept output column is below this
-    taps = weight.transpose(2, 3, 0, 1).reshape(kh * kw * o, c)
-    group = max(1, _SHIFT_ROWS // o)
-    block = max(_SHIFT_COLUMNS, 2 * offsets[-1])
+    (dh, dw), row_step = dilation, dilation[0] * wp      # the column offset from one kernel row to the next
+    length = cols.shape[1] - (kh - 1) * row_step - (kw - 1) * dw    # every kept output column is below this
+    taps = weight.transpose(2, 0, 3, 1).reshape(kh * o, kw * c)
+    group = max(1, _SHIFT_ROWS // o)         # kernel rows per GEMM
+    block = max(_SHIFT_COLUMNS, 2 * (kh - 1) * row_step)
     out = _scratch("shift_out", (o, cols.shape[1]), x.dtype)
     for lo in range(0, length, block):
         hi = min(lo + block, length)
         acc, pending = out[:, lo:hi], None
-        for first in range(0, kh * kw, group):
-            offs = offsets[first:first + group]
-            span = hi - lo + offs[-1] - offs[0]
-            prod = _scratch("shift_prod", (len(offs) * o, span), x.dtype)
-            xp.matmul(taps[first * o:(first + len(offs)) * o], cols[:, lo + offs[0]:lo + offs[0] + span], out=prod)
-            for k, off in enumerate(offs):
-                part = prod[k * o:(k + 1) * o, off - offs[0]:off - offs[0] + hi - lo]
+        for first in range(0, kh, group):
+            rows = min(group, kh - first)
+            start, span = lo + first * row_step, hi - lo + (rows - 1) * row_step
+            if kw == 1:
+                shifted = cols[:, start:start + span]
+            else:
+                shifted = _scratch("shift_cols", (kw, c, span), x.dtype)
+                for j in range(kw):
+                    shifted[j] = cols[:, start + j * dw:start + j * dw + span]
+                shifted = shifted.reshape(kw * c, span)
+            prod = _scratch("shift_prod", (rows * o, span), x.dtype)
+            xp.matmul(taps[first * o:(first + rows) * o], shifted, out=prod)
+            for k in range(rows):
+                part = prod[k * o:(k + 1) * o, k * row_step:k * row_step + hi - lo]
                 if pending is None:
                     pending = part
                 elif pending is not acc:

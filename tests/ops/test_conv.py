@@ -116,6 +116,7 @@ SHIFTED_CASES = [
     (_conv2d(padding="same"), (1, 3, 6, 5), (2, 3, 4, 3)),
     (_conv2d(), (2, 2, 4, 4), (3, 2, 4, 4)),                           # a single output position per sample
     (_conv2d(padding=3), (1, 2, 3, 3), (2, 2, 2, 2)),                  # padding wider than the image
+    (_conv2d(padding=(1, 0)), (2, 3, 5, 4), (4, 3, 3, 1)),             # one kernel column: no shifted copies
     (lambda lib, x, w: lib.nn.functional.conv_transpose2d(x, w, padding=1), (2, 3, 4, 5), (3, 2, 3, 3)),
     (lambda lib, x, w: lib.nn.functional.conv_transpose2d(x, w, dilation=2), (1, 3, 4, 4), (3, 4, 2, 3)),
     (lambda lib, x, w: lib.nn.functional.conv1d(x, w, padding=2), (2, 3, 9), (4, 3, 5)),
