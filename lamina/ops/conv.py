@@ -3,17 +3,19 @@
 Layout is torch's: input (N, C, H, W), weight (out_channels, in_channels / groups, kh, kw). A 1-d operator runs
 as its 2-d twin with a height of 1, and an unbatched input as a batch of one, so there is one kernel per operator.
 
-Convolution is im2col + GEMM: pad once, copy one strided window view into ``cols`` (N, C*kh*kw, Ho*Wo), then one
-matrix product per group. The operators are fused (not composed from pad/unfold/matmul) because the composition
-would record and keep the kh*kw-times larger window tensor for backward. Here backward keeps only the input (as
-torch does) and rebuilds ``cols`` for the weight gradient; the input gradient is the transposed convolution, itself
-one im2col + GEMM when the stride is 1 (a GEMM and a col2im scatter of kh*kw strided adds otherwise). The
-transposed convolution is the same pair of kernels swapped.
+A stride-1 convolution with one group and at least 16 channels in and out runs as shifted GEMMs over a
+channel-major copy of the padded image (see the section below): no im2col copy. Any other is im2col + GEMM: pad
+once, copy one strided window view into ``cols`` (N, C*kh*kw, Ho*Wo), then one matrix product per group. The
+operators are fused (not composed from pad/unfold/matmul) because the composition would record and keep the
+kh*kw-times larger window tensor for backward. Backward keeps only the input (as torch does) and rebuilds what
+the weight gradient needs; the input gradient is the transposed convolution, itself a stride-1 convolution when
+the stride is 1 (a GEMM and a col2im scatter of kh*kw strided adds otherwise). The transposed convolution is the
+same pair of kernels swapped.
 
-Measured choices: ``cols`` is built a few samples at a time in a per-thread scratch buffer, so it is still in cache
-when the GEMM reads it and no fresh memory is faulted in (that cost as much as the copy). Splitting the copies over
-threads halved them alone but gained nothing next to the multithreaded GEMMs; a channels-last layout with shifted
-GEMMs (no im2col) was slower.
+Measured choices (docs/performance.md): ``cols`` and the shifted GEMMs' blocks are built in per-thread scratch
+buffers, so they are still in cache when the GEMM reads them and no fresh memory is faulted in (that cost as much
+as the copy). Splitting the copies over threads gained nothing next to the multithreaded GEMMs; the shifted GEMMs
+over a channels-last layout ran as fast but its NCHW <-> NHWC transposes cost ten times the channel-major copy.
 """
 import threading
 
