@@ -183,6 +183,7 @@ def _group_matmul(a, b, groups, out=None):
 _SHIFT_MIN_CHANNELS = 16    # thinner GEMMs (K or M below this) lose to im2col
 _SHIFT_COLUMNS = 4096       # output columns per block, so that the tap sums stay in cache
 _SHIFT_ROWS = 576           # rows (kernel rows * out channels) of one stacked GEMM
+_SHIFT_WGRAD_COLUMNS = 8192  # columns per block of the weight gradient
 
 
 def _use_shifted(x, other, out_channels, kernel, stride, groups):
@@ -217,10 +218,6 @@ def _zero_outside(buf, r0, r1, c0, c1):
 
 def _padded_size(hw, pads):
     return hw[0] + pads[0] + pads[1], hw[1] + pads[2] + pads[3]
-
-
-def _tap_offsets(kernel, dilation, wp):
-    return [i * dilation[0] * wp + j * dilation[1] for i in range(kernel[0]) for j in range(kernel[1])]
 
 
 def _conv_shifted(x, weight, pads, dilation, grid, bias=None, cols=None):
@@ -280,20 +277,39 @@ def _conv_shifted(x, weight, pads, dilation, grid, bias=None, cols=None):
 
 
 def _weight_grad_shifted(g, x, kernel, pads, dilation, grad_cols=None):
-    """``_weight_grad`` for stride 1 and one group: per tap, the output gradient's columns times the shifted
-    columns of X, transposed. ``grad_cols`` may bring g on X's padded grid already (zeros off its positions)."""
+    """``_weight_grad`` for stride 1 and one group: the output gradient's columns times X's columns shifted by each
+    tap, summed over the columns. ``grad_cols`` may bring g on X's padded grid already (zeros off its positions).
+
+    A block of columns at a time: X's block copied once per kernel column j (as for the forward), then one
+    (O, block) @ (block, kw*C) GEMM per kernel row: a wider product than one per tap, on data still in cache.
+    """
     n, o, ho, wo = g.shape
+    (kh, kw), (dh, dw) = kernel, dilation
     hp, wp = _padded_size(x.shape[2:], pads)
     cols, wp = _channel_major(x, pads, (hp, wp), "pad")
     if grad_cols is None:
         grad_cols, _ = _channel_major(g, (0, hp - ho, 0, wp - wo), (hp, wp), "shift_grad")
-    offsets = _tap_offsets(kernel, dilation, wp)
-    length = cols.shape[1] - offsets[-1]
-    grad_cols = grad_cols[:, :length]
-    taps = xp.empty((len(offsets), o, cols.shape[0]), xp.result_type(g, x))
-    for tap, off in zip(taps, offsets):
-        xp.matmul(grad_cols, cols[:, off:off + length].T, out=tap)
-    return taps.reshape(tuple(kernel) + taps.shape[1:]).transpose(2, 3, 0, 1).reshape(1, o, -1)
+    c, row_step = cols.shape[0], dh * wp
+    length = cols.shape[1] - (kh - 1) * row_step - (kw - 1) * dw
+    dtype = xp.result_type(g, x)
+    total = xp.zeros((kh, o, kw * c), dtype)
+    part = _scratch("shift_wpart", (o, kw * c), dtype)
+    block = max(_SHIFT_WGRAD_COLUMNS, 2 * (kh - 1) * row_step)
+    for lo in range(0, length, block):
+        hi = min(lo + block, length)
+        span = hi - lo + (kh - 1) * row_step
+        if kw == 1:
+            shifted = cols[:, lo:lo + span]
+        else:
+            shifted = _scratch("shift_cols", (kw, c, span), dtype)
+            for j in range(kw):
+                shifted[j] = cols[:, lo + j * dw:lo + j * dw + span]
+            shifted = shifted.reshape(kw * c, span)
+        grad_block = grad_cols[:, lo:hi]
+        for i in range(kh):
+            xp.matmul(grad_block, shifted[:, i * row_step:i * row_step + hi - lo].T, out=part)
+            total[i] += part
+    return total.reshape(kh, o, kw, c).transpose(1, 3, 0, 2).reshape(1, o, -1)
 
 
 def _conv_backward_shifted(g, x, weight, pads, dilation):

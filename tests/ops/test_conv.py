@@ -128,6 +128,7 @@ SHIFTED_CASES = [
 def test_conv_shifted_gemms(monkeypatch, columns, rows, fn, x_shape, w_shape):
     monkeypatch.setattr(lamina.ops.conv, "_SHIFT_MIN_CHANNELS", 1)
     monkeypatch.setattr(lamina.ops.conv, "_SHIFT_COLUMNS", columns)
+    monkeypatch.setattr(lamina.ops.conv, "_SHIFT_WGRAD_COLUMNS", columns)
     monkeypatch.setattr(lamina.ops.conv, "_SHIFT_ROWS", rows)
     check_op(fn, rand(*x_shape), rand(*w_shape), **CONV_TOL)
 
