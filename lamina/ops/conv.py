@@ -52,12 +52,9 @@ def _pad_hw(x, pads, scratch=None, value=0):
 
     May return ``x`` itself; with ``scratch`` (a slot name) the padded copy is a temporary in scratch memory.
     """
-    top, bottom, left, right = pads
-    if not (top or bottom or left or right):
+    if not any(pads):
         return x
-    h, w = x.shape[-2:]
-    x = x[..., max(-top, 0):h - max(-bottom, 0), max(-left, 0):w - max(-right, 0)]
-    top, bottom, left, right = max(top, 0), max(bottom, 0), max(left, 0), max(right, 0)
+    x, (top, bottom, left, right) = _crop_negative(x, pads)
     if not (top or bottom or left or right):
         return x
     h, w = x.shape[-2:]
@@ -66,12 +63,25 @@ def _pad_hw(x, pads, scratch=None, value=0):
         out = xp.zeros(shape, x.dtype) if value == 0 else xp.full(shape, value, x.dtype)
     else:
         out = _scratch(scratch, shape, x.dtype)
-        out[..., :top, :] = value
-        out[..., top + h:, :] = value
-        out[..., top:top + h, :left] = value
-        out[..., top:top + h, left + w:] = value
+        _fill_outside(out, top, top + h, left, left + w, value)
     out[..., top:top + h, left:left + w] = x
     return out
+
+
+def _crop_negative(x, pads):
+    """x cropped by the negative amounts of ``pads`` = (top, bottom, left, right), and the padding left to do."""
+    top, bottom, left, right = pads
+    h, w = x.shape[-2:]
+    x = x[..., max(-top, 0):h - max(-bottom, 0), max(-left, 0):w - max(-right, 0)]
+    return x, (max(top, 0), max(bottom, 0), max(left, 0), max(right, 0))
+
+
+def _fill_outside(buf, r0, r1, c0, c1, value=0):
+    """Set a (..., Hp, Wp) buffer to ``value`` outside rows r0:r1 and columns c0:c1."""
+    buf[..., :r0, :] = value
+    buf[..., r1:, :] = value
+    buf[..., r0:r1, :c0] = value
+    buf[..., r0:r1, c1:] = value
 
 
 def _grid(size, k, stride, dilation):
@@ -196,24 +206,24 @@ def _use_shifted(x, other, out_channels, kernel, stride, groups):
 def _channel_major(x, pads, rows, slot):
     """x (N, C, H, W) padded by ``pads`` (negative amounts crop) to ``rows`` (Hp, Wp) at least (extra rows and
     columns are zeros), as the (C, N*Hp*Wp) channel-major matrix X in scratch memory; returns (X, Wp)."""
-    top, bottom, left, right = pads
-    h, w = x.shape[2:]
-    x = x[..., max(-top, 0):h - max(-bottom, 0), max(-left, 0):w - max(-right, 0)]
-    top, left = max(top, 0), max(left, 0)
+    x, (top, _, left, _) = _crop_negative(x, pads)
     n, c, h, w = x.shape
     hp, wp = rows
     buf = _scratch(slot, (c, n, hp, wp), x.dtype)
-    _zero_outside(buf, top, top + h, left, left + w)
+    _fill_outside(buf, top, top + h, left, left + w)
     buf[:, :, top:top + h, left:left + w] = x.transpose(1, 0, 2, 3)
     return buf.reshape(c, n * hp * wp), wp
 
 
-def _zero_outside(buf, r0, r1, c0, c1):
-    """Zero a (..., Hp, Wp) buffer outside rows r0:r1 and columns c0:c1."""
-    buf[..., :r0, :] = 0
-    buf[..., r1:, :] = 0
-    buf[..., r0:r1, :c0] = 0
-    buf[..., r0:r1, c1:] = 0
+def _column_shifts(cols, start, span, kw, dw):
+    """The (kw*C, span) matrix of X's columns start + j*dw ... for each kernel column j, rows (j, c): X itself when
+    kw is 1, else a copy in scratch memory."""
+    if kw == 1:
+        return cols[:, start:start + span]
+    shifted = _scratch("shift_cols", (kw, cols.shape[0], span), cols.dtype)
+    for j in range(kw):
+        shifted[j] = cols[:, start + j * dw:start + j * dw + span]
+    return shifted.reshape(kw * cols.shape[0], span)
 
 
 def _padded_size(hw, pads):
@@ -244,14 +254,8 @@ def _conv_shifted(x, weight, pads, dilation, grid, bias=None, cols=None):
         acc, pending = out[:, lo:hi], None
         for first in range(0, kh, group):
             rows = min(group, kh - first)
-            start, span = lo + first * row_step, hi - lo + (rows - 1) * row_step
-            if kw == 1:
-                shifted = cols[:, start:start + span]
-            else:
-                shifted = _scratch("shift_cols", (kw, c, span), x.dtype)
-                for j in range(kw):
-                    shifted[j] = cols[:, start + j * dw:start + j * dw + span]
-                shifted = shifted.reshape(kw * c, span)
+            span = hi - lo + (rows - 1) * row_step
+            shifted = _column_shifts(cols, lo + first * row_step, span, kw, dw)
             prod = _scratch("shift_prod", (rows * o, span), x.dtype)
             xp.matmul(taps[first * o:(first + rows) * o], shifted, out=prod)
             for k in range(rows):
@@ -297,14 +301,7 @@ def _weight_grad_shifted(g, x, kernel, pads, dilation, grad_cols=None):
     block = max(_SHIFT_WGRAD_COLUMNS, 2 * (kh - 1) * row_step)
     for lo in range(0, length, block):
         hi = min(lo + block, length)
-        span = hi - lo + (kh - 1) * row_step
-        if kw == 1:
-            shifted = cols[:, lo:lo + span]
-        else:
-            shifted = _scratch("shift_cols", (kw, c, span), dtype)
-            for j in range(kw):
-                shifted[j] = cols[:, lo + j * dw:lo + j * dw + span]
-            shifted = shifted.reshape(kw * c, span)
+        shifted = _column_shifts(cols, lo, hi - lo + (kh - 1) * row_step, kw, dw)
         grad_block = grad_cols[:, lo:hi]
         for i in range(kh):
             xp.matmul(grad_block, shifted[:, i * row_step:i * row_step + hi - lo].T, out=part)
