@@ -243,7 +243,8 @@ def _conv_shifted(x, weight, pads, dilation, grid, bias=None, cols=None):
     hp, wp = _padded_size(x.shape[2:], pads)
     if cols is None:                         # else the caller's channel-major copy of x so padded
         cols, wp = _channel_major(x, pads, (hp, wp), "pad")
-    (dh, dw), row_step = dilation, dilation[0] * wp      # the column offset from one kernel row to the next
+    (dh, dw) = dilation
+    row_step = dh * wp                       # the column offset from one kernel row to the next
     length = cols.shape[1] - (kh - 1) * row_step - (kw - 1) * dw    # every kept output column is below this
     taps = weight.transpose(2, 0, 3, 1).reshape(kh * o, kw * c)
     group = max(1, _SHIFT_ROWS // o)         # kernel rows per GEMM
